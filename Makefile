@@ -1,0 +1,61 @@
+# Quick start: `make demo` (set up and serve the demo), `make test` (everything the tests need, then the suite).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app survey_app
+INSTALLED := $(VENV)/.installed
+DEMO_RESPONSES ?= 20000
+HOST ?= 127.0.0.1
+PORT ?= 5000
+# apt-get needs root; use sudo when we are not.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+SYSTEM_PACKAGES := chromium fonts-noto-cjk poppler-utils postgresql nodejs npm
+
+.PHONY: install system-deps node-deps instance demo serve test test-fast benchmarks clean
+
+install: $(INSTALLED)
+
+$(INSTALLED): setup.cfg pyproject.toml
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { \
+	  echo "python3-venv is missing: installing it with apt-get"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; }
+	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel
+	$(BIN)/python -m pip install -q -e '.[test,notebooks]'
+	touch $@
+
+# Debian packages for browser tests, PDF checks, Japanese fonts and PostgreSQL.
+system-deps:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages: $$missing"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+# axe-core from npm, served to the pages under test from node_modules.
+node-deps: system-deps
+	@[ -f node_modules/axe-core/axe.min.js ] || npm ci --no-audit --no-fund --silent
+
+instance: install
+	$(FLASK) db upgrade
+	$(FLASK) demo-data --responses $(DEMO_RESPONSES)
+
+demo: instance
+	@$(FLASK) devices enroll aomori-young-job-plaza --label "デモ用タブレット" --base-url http://$(HOST):$(PORT) | sed 's/^/  /'
+	@echo "Open the enrollment URL above in this browser to use it as the demo facility's tablet."
+	@echo "Serving on http://$(HOST):$(PORT) (Ctrl+C to stop)"
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+test: install system-deps node-deps
+	$(BIN)/python -m pytest
+
+# Without the browser tests, for a quick loop while coding.
+test-fast: install
+	$(BIN)/python -m pytest -m "not browser"
+
+benchmarks: install
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b --quick || exit 1; done
+
+clean:
+	rm -rf $(VENV) node_modules test-artifacts notebooks/_executed

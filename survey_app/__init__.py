@@ -1,0 +1,84 @@
+"""Flask application for collecting and reporting jobseeker satisfaction surveys."""
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+__version__ = "0.1.0"
+
+
+def _instance_secret_key(instance_path: str) -> str:
+    """Read the instance's secret key, creating one on first run (kept out of git)."""
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create and configure the application."""
+    app = Flask(__name__, instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    from .db import normalize_database_url
+
+    default_db = "sqlite:///" + os.path.join(app.instance_path, "survey.sqlite3")
+    app.config.from_mapping(
+        SQLALCHEMY_DATABASE_URI=normalize_database_url(os.environ.get("DATABASE_URL", default_db)),
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        MAX_CONTENT_LENGTH=64 * 1024,
+        # Submissions per device per minute; a person cannot answer faster than this.
+        SURVEY_RATE_LIMIT_PER_MINUTE=int(os.environ.get("SURVEY_RATE_LIMIT_PER_MINUTE", 12)),
+        # Kiosk timings, in seconds.
+        KIOSK_IDLE_SECONDS=int(os.environ.get("KIOSK_IDLE_SECONDS", 90)),
+        KIOSK_COUNTDOWN_SECONDS=int(os.environ.get("KIOSK_COUNTDOWN_SECONDS", 15)),
+        KIOSK_THANKS_SECONDS=int(os.environ.get("KIOSK_THANKS_SECONDS", 8)),
+        ENROLLMENT_VALID_HOURS=72,
+        DEVICE_COOKIE_NAME="survey_device",
+        DEVICE_COOKIE_MAX_AGE=5 * 365 * 24 * 3600,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,
+    )
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_prefixed_env("SURVEY")
+    else:
+        app.config.from_mapping(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = os.environ.get("SECRET_KEY") or _instance_secret_key(app.instance_path)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_commands(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from .db import configure_engine
+    from .extensions import csrf, db, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from . import api, survey
+
+    app.register_blueprint(survey.bp)
+    app.register_blueprint(api.bp)
+
+
+def _register_commands(app: Flask) -> None:
+    from .demo import demo_data_command
+    from .devices import devices_cli
+    from .facilities import facilities_cli
+
+    app.cli.add_command(facilities_cli)
+    app.cli.add_command(devices_cli)
+    app.cli.add_command(demo_data_command)

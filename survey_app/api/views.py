@@ -1,0 +1,110 @@
+"""API views: facilities, the questionnaire, and idempotent response submission."""
+from flask import current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
+from sqlalchemy import select
+
+from ..answers import (ConflictError, parse_client_uuid, parse_submitted_at, recent_submissions,
+                       response_as_json, store_response, validate_answers)
+from ..devices import device_for_token
+from ..extensions import csrf, db
+from ..models import Facility, Response
+from ..questionnaire import FORM_VERSION, as_json
+from . import bp
+
+KNOWN_BODY_KEYS = {"id", "facility", "submitted_at", "answers", "form_version"}
+
+
+def _error(status: int, message: str, errors: list | None = None, headers: dict | None = None):
+    body = {"error": message}
+    if errors is not None:
+        body["errors"] = errors
+    return jsonify(body), status, headers or {}
+
+
+@bp.get("/facilities")
+def facilities():
+    rows = db.session.scalars(select(Facility).order_by(Facility.code))
+    return jsonify([{"code": f.code, "name": f.name, "prefecture": f.prefecture} for f in rows])
+
+
+@bp.get("/form")
+def form():
+    return jsonify(as_json())
+
+
+def _bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def _field_errors(body: dict) -> tuple[list[dict], dict]:
+    """Validate the whole body; return (errors, parsed parts)."""
+    errors: list[dict] = []
+    parsed: dict = {}
+    for key in sorted(set(body) - KNOWN_BODY_KEYS):
+        errors.append({"field": str(key), "message": "知らない項目です。"})
+    parsed["id"] = parse_client_uuid(body.get("id"))
+    if parsed["id"] is None:
+        errors.append({"field": "id", "message": "id にはUUIDを指定してください。"})
+    if not isinstance(body.get("facility"), str) or not body.get("facility"):
+        errors.append({"field": "facility", "message": "facility に施設コードを指定してください。"})
+    form_version = body.get("form_version", FORM_VERSION)
+    if isinstance(form_version, bool) or not isinstance(form_version, int) or not 1 <= form_version <= FORM_VERSION:
+        errors.append({"field": "form_version", "message": "知らない質問票の版です。"})
+    parsed["form_version"] = form_version
+    parsed["submitted_at"], message = parse_submitted_at(body.get("submitted_at"))
+    if message:
+        errors.append({"field": "submitted_at", "message": message})
+    if "answers" not in body:
+        errors.append({"field": "answers", "message": "answers がありません。"})
+    else:
+        validated = validate_answers(body["answers"])
+        parsed["answers"] = validated.answers
+        errors.extend({"field": "answers" if key == "answers" else f"answers.{key}", "message": message}
+                      for key, message in validated.errors.items())
+    return errors, parsed
+
+
+@bp.post("/responses")
+@csrf.exempt  # authenticated by the device's bearer token, not by a browser session
+def submit_response():
+    token = _bearer_token()
+    device = device_for_token(token) if token else None
+    if device is None:
+        return _error(401, "端末のトークンがないか、正しくありません。",
+                      headers={"WWW-Authenticate": 'Bearer realm="survey"'})
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return _error(422, "本文はJSONオブジェクトで送ってください。",
+                      [{"field": "body", "message": "JSONとして読めません。"}])
+    errors, parsed = _field_errors(body)
+    facility = None
+    if isinstance(body.get("facility"), str):
+        facility = db.session.scalar(select(Facility).where(Facility.code == body["facility"]))
+        if facility is None:
+            errors.append({"field": "facility", "message": "その施設コードはありません。"})
+    if errors:
+        return _error(422, "入力に誤りがあります。", errors)
+    if facility.id != device.facility_id:
+        return _error(403, "この端末は別の施設に登録されています。")
+    already_stored = db.session.scalar(select(Response.id).where(Response.client_uuid == parsed["id"]))
+    limit = current_app.config["SURVEY_RATE_LIMIT_PER_MINUTE"]
+    # A re-send of a stored answer is never rate-limited: the client must learn it landed.
+    if limit and already_stored is None and recent_submissions(device) >= limit:
+        return _error(429, "送信が多すぎます。しばらく待ってから送ってください。",
+                      headers={"Retry-After": "60"})
+    try:
+        response, created = store_response(
+            client_uuid=parsed["id"], facility=facility, device=device, answers=parsed["answers"],
+            submitted_at=parsed["submitted_at"], source="api", form_version=parsed["form_version"])
+    except ConflictError:
+        return _error(409, "同じ id で別の内容の回答がすでに保存されています。")
+    return jsonify(response_as_json(response)), 201 if created else 200
+
+
+@bp.errorhandler(HTTPException)
+def json_http_error(error: HTTPException):
+    """Answer API clients in JSON, also for errors raised before a view runs (413, 405)."""
+    messages = {413: "リクエストが大きすぎます。", 405: "このメソッドは使えません。", 404: "見つかりません。"}
+    return _error(error.code or 500, messages.get(error.code, error.description or "エラーです。"))

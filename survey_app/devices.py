@@ -1,0 +1,125 @@
+"""Tablet enrollment: one-time enrollment links, device tokens and the device cookie."""
+import hashlib
+import secrets
+from datetime import timedelta
+
+import click
+from flask import current_app, request
+from flask.cli import AppGroup
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import select
+
+from .extensions import db
+from .models import Device, Facility
+from .timeutil import utcnow
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_device(facility: Facility, label: str = "") -> tuple[Device, str, str]:
+    """Create a device awaiting enrollment; return it with its token and one-time code."""
+    token = secrets.token_urlsafe(32)
+    enrollment_code = secrets.token_urlsafe(16)
+    valid_hours = current_app.config["ENROLLMENT_VALID_HOURS"]
+    device = Device(
+        facility=facility,
+        label=label,
+        token_hash=digest(token),
+        enrollment_code_hash=digest(enrollment_code),
+        enrollment_expires_at=utcnow() + timedelta(hours=valid_hours),
+    )
+    db.session.add(device)
+    db.session.commit()
+    return device, token, enrollment_code
+
+
+def device_for_enrollment_code(code: str) -> Device | None:
+    """Return the device a still-valid, unused enrollment code belongs to."""
+    device = db.session.scalar(select(Device).where(Device.enrollment_code_hash == digest(code)))
+    if device is None or not device.is_active or device.enrollment_expires_at < utcnow():
+        return None
+    return device
+
+
+def complete_enrollment(device: Device) -> None:
+    """Spend the one-time code so the link cannot enroll a second browser."""
+    device.enrollment_code_hash = None
+    device.enrollment_expires_at = None
+    device.enrolled_at = utcnow()
+    db.session.commit()
+
+
+def device_for_token(token: str) -> Device | None:
+    device = db.session.scalar(select(Device).where(Device.token_hash == digest(token)))
+    return device if device is not None and device.is_active else None
+
+
+def _cookie_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="survey-device")
+
+
+def device_cookie_value(device: Device) -> str:
+    # The cookie names the device and a fingerprint of its token, so revoking or
+    # re-issuing the token also retires every browser cookie of that device.
+    return _cookie_serializer().dumps({"device": device.id, "token": device.token_hash[:16]})
+
+
+def device_from_cookie() -> Device | None:
+    """Return the active device this browser was enrolled as, if any."""
+    raw = request.cookies.get(current_app.config["DEVICE_COOKIE_NAME"])
+    if not raw:
+        return None
+    try:
+        data = _cookie_serializer().loads(raw)
+    except BadSignature:
+        return None
+    device = db.session.get(Device, data.get("device"))
+    if device is None or not device.is_active or device.enrolled_at is None:
+        return None
+    if device.token_hash[:16] != data.get("token"):
+        return None
+    return device
+
+
+devices_cli = AppGroup("devices", help="Enroll and revoke survey tablets.")
+
+
+@devices_cli.command("enroll")
+@click.argument("facility_code")
+@click.option("--label", default="", help="A name for the tablet, e.g. 受付横.")
+@click.option("--base-url", default="http://127.0.0.1:5000", show_default=True,
+              help="Where the tablet reaches this server.")
+def enroll_command(facility_code: str, label: str, base_url: str):
+    """Create a tablet for FACILITY_CODE; print its enrollment URL and API token."""
+    facility = db.session.scalar(select(Facility).where(Facility.code == facility_code))
+    if facility is None:
+        raise click.ClickException(f"no facility with code '{facility_code}'")
+    device, token, code = create_device(facility, label)
+    hours = current_app.config["ENROLLMENT_VALID_HOURS"]
+    click.echo(f"device {device.id} for {facility.code} ({facility.name})")
+    click.echo(f"enrollment URL (open once on the tablet, valid {hours} h): "
+               f"{base_url.rstrip('/')}/enroll/{code}")
+    click.echo(f"device token (for API clients, shown only now): {token}")
+
+
+@devices_cli.command("revoke")
+@click.argument("device_id", type=int)
+def revoke_command(device_id: int):
+    """Revoke a tablet: its cookie and token stop working at once."""
+    device = db.session.get(Device, device_id)
+    if device is None:
+        raise click.ClickException(f"no device {device_id}")
+    device.revoked_at = utcnow()
+    db.session.commit()
+    click.echo(f"device {device_id} revoked")
+
+
+@devices_cli.command("list")
+def list_command():
+    """List tablets with their facility and state."""
+    for device in db.session.scalars(select(Device).order_by(Device.id)):
+        state = "revoked" if device.revoked_at else ("enrolled" if device.enrolled_at else "pending")
+        seen = device.last_seen_at.isoformat(timespec="seconds") if device.last_seen_at else "-"
+        click.echo(f"{device.id}\t{device.facility.code}\t{device.label}\t{state}\tlast seen {seen}")

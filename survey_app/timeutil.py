@@ -1,0 +1,41 @@
+"""Time helpers: store UTC, show Asia/Tokyo, fiscal years (年度) run April–March."""
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+def utcnow() -> datetime:
+    """Return the current time as a naive UTC datetime (how the database stores it)."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def to_utc_naive(moment: datetime) -> datetime:
+    """Convert an aware datetime to naive UTC; naive input is taken as UTC already."""
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def to_tokyo(moment_utc: datetime) -> datetime:
+    """Convert a naive UTC datetime to an aware Asia/Tokyo one for display."""
+    return moment_utc.replace(tzinfo=timezone.utc).astimezone(TOKYO)
+
+
+def fiscal_year_of(day: date) -> int:
+    """Return the Japanese fiscal year (年度) a calendar day belongs to."""
+    return day.year if day.month >= 4 else day.year - 1
+
+
+def fiscal_year_of_utc(moment_utc: datetime) -> int:
+    """Return the fiscal year of a naive UTC moment, judged on the Tokyo calendar."""
+    return fiscal_year_of(to_tokyo(moment_utc).date())
+
+
+def fiscal_year_label(fiscal_year: int) -> str:
+    """Return e.g. '2012年度（平成24年度）' for years in the Heisei era, else '2025年度'."""
+    if 1989 <= fiscal_year <= 2018:
+        return f"{fiscal_year}年度（平成{fiscal_year - 1988}年度）"
+    if fiscal_year >= 2019:
+        return f"{fiscal_year}年度（令和{fiscal_year - 2018}年度）"
+    return f"{fiscal_year}年度"
