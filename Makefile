@@ -49,6 +49,8 @@ demo: instance
 
 test: install system-deps node-deps
 	$(BIN)/python -m pytest
+	@echo "== database-facing tests again on PostgreSQL"
+	scripts/with-postgres $(BIN)/python -m pytest -m "not browser" -p no:cacheprovider
 
 # Without the browser tests, for a quick loop while coding.
 test-fast: install

@@ -5,6 +5,8 @@ from pathlib import Path
 
 from flask import Flask
 
+from . import security
+
 __version__ = "0.1.0"
 
 
@@ -29,6 +31,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         SQLALCHEMY_DATABASE_URI=normalize_database_url(os.environ.get("DATABASE_URL", default_db)),
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
         MAX_CONTENT_LENGTH=64 * 1024,
+        SQLITE_BUSY_TIMEOUT_MS=5000,
         # Submissions per device per minute; a person cannot answer faster than this.
         SURVEY_RATE_LIMIT_PER_MINUTE=int(os.environ.get("SURVEY_RATE_LIMIT_PER_MINUTE", 12)),
         # Kiosk timings, in seconds.
@@ -51,6 +54,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["SECRET_KEY"] = os.environ.get("SECRET_KEY") or _instance_secret_key(app.instance_path)
 
     _init_extensions(app)
+    security.init_app(app)
     _register_blueprints(app)
     _register_commands(app)
     return app
@@ -64,17 +68,19 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     with app.app_context():
-        configure_engine(db.engine)
+        configure_engine(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import api, survey
+    from . import api, health, survey
 
+    health.init_app(app)
     app.register_blueprint(survey.bp)
     app.register_blueprint(api.bp)
 
 
 def _register_commands(app: Flask) -> None:
+    from .backup import backup_command
     from .demo import demo_data_command
     from .devices import devices_cli
     from .facilities import facilities_cli
@@ -82,3 +88,4 @@ def _register_commands(app: Flask) -> None:
     app.cli.add_command(facilities_cli)
     app.cli.add_command(devices_cli)
     app.cli.add_command(demo_data_command)
+    app.cli.add_command(backup_command)

@@ -19,6 +19,16 @@ DEV_COMMENTS_CSV = SHARED_DIR / "data" / "dev_comments.csv"
 ARTIFACTS_DIR = REPO_ROOT / "test-artifacts"
 
 
+def pytest_collection_modifyitems(config, items):
+    """On a PostgreSQL run, keep only the database-facing tests (those using `app`)."""
+    if not os.environ.get("TEST_DATABASE_URL"):
+        return
+    selected = [item for item in items
+                if "app" in getattr(item, "fixturenames", ()) or item.get_closest_marker("database")]
+    config.hook.pytest_deselected(items=[item for item in items if item not in selected])
+    items[:] = selected
+
+
 def database_url(tmp_path: Path) -> str:
     return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.sqlite3'}"
 

@@ -2,7 +2,7 @@
 from datetime import date, datetime
 
 import pytest
-from flask_migrate import upgrade
+from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect, text
 
 from survey_app import create_app
@@ -11,9 +11,9 @@ from survey_app.extensions import db
 from survey_app.timeutil import fiscal_year_of, fiscal_year_label, fiscal_year_of_utc, to_tokyo
 
 
-def test_migrations_build_the_schema_the_models_describe(tmp_path):
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'm.sqlite3'}", "SECRET_KEY": "x"})
+def test_migrations_build_the_schema_the_models_describe(app):
     with app.app_context():
+        db.drop_all()
         upgrade()
         tables = set(inspect(db.engine).get_table_names())
         assert set(db.metadata.tables) <= tables
@@ -22,6 +22,10 @@ def test_migrations_build_the_schema_the_models_describe(tmp_path):
         with db.engine.connect() as connection:
             diff = compare_metadata(MigrationContext.configure(connection), db.metadata)
         assert diff == []
+        downgrade(revision="base")
+        assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+        db.session.execute(text("DROP TABLE alembic_version"))
+        db.session.commit()
 
 
 def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(app):
