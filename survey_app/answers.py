@@ -8,10 +8,12 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
+from functools import cache
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from .extensions import db
 from .models import Device, Facility, Response
@@ -23,14 +25,15 @@ from .timeutil import fiscal_year_of_utc, to_utc_naive, utcnow
 FORBIDDEN_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 MAX_CLOCK_SKEW = timedelta(minutes=10)
 MAX_ANSWER_AGE = timedelta(days=400)
+DEVICE_SEEN_RESOLUTION = timedelta(minutes=1)
 
 
 class ConflictError(Exception):
     """The same client id was already used for different answers."""
 
-    def __init__(self, existing: Response):
-        super().__init__(f"response {existing.client_uuid} exists with other content")
-        self.existing = existing
+    def __init__(self, client_uuid: str):
+        super().__init__(f"response {client_uuid} exists with other content")
+        self.client_uuid = client_uuid
 
 
 @dataclass
@@ -124,47 +127,57 @@ def content_hash(facility: Facility, answers: dict) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
+@cache
+def _insert_ignoring_duplicates(dialect_name: str):
+    """INSERT … ON CONFLICT (client_uuid) DO NOTHING, built once per database dialect."""
+    insert = postgresql_insert if dialect_name == "postgresql" else sqlite_insert
+    return insert(Response.__table__).on_conflict_do_nothing(index_elements=["client_uuid"])
+
+
 def store_response(*, client_uuid: str, facility: Facility, device: Device | None, answers: dict,
                    submitted_at: datetime, source: str,
-                   form_version: int = FORM_VERSION) -> tuple[Response, bool]:
-    """Store validated answers once per client id; return (response, created).
+                   form_version: int = FORM_VERSION) -> tuple[dict, bool]:
+    """Store validated answers once per client id; return (the stored record as JSON, created).
 
-    Raises ConflictError when the id was already used for different answers.
+    One statement decides between a new answer and a re-send, so concurrent re-sends from
+    several workers cannot double a response. Raises ConflictError when the id was already
+    used for different answers.
     """
-    digest = content_hash(facility, answers)
-    existing = db.session.scalar(select(Response).where(Response.client_uuid == client_uuid))
-    if existing is None:
-        response = Response(
-            client_uuid=client_uuid,
-            facility_id=facility.id,
-            device_id=device.id if device else None,
-            form_version=form_version,
-            source=source,
-            submitted_at=submitted_at,
-            received_at=utcnow(),
-            fiscal_year=fiscal_year_of_utc(submitted_at),
-            satisfaction=answers["satisfaction"],
-            establishment=answers["establishment"],
-            respondent_group=answers["respondent_group"],
-            services=answers["services"],
-            comment=answers["comment"],
-            content_hash=digest,
-        )
-        db.session.add(response)
-        if device is not None:
-            device.last_seen_at = utcnow()
-        try:
-            db.session.commit()
-            return response, True
-        except IntegrityError:
-            # Another worker stored the same id between our read and our write.
-            db.session.rollback()
-            existing = db.session.scalar(select(Response).where(Response.client_uuid == client_uuid))
-            if existing is None:
-                raise
-    if existing.content_hash != digest:
-        raise ConflictError(existing)
-    return existing, False
+    now = utcnow()
+    values = {
+        "client_uuid": client_uuid,
+        "facility_id": facility.id,
+        "device_id": device.id if device else None,
+        "form_version": form_version,
+        "source": source,
+        "submitted_at": submitted_at,
+        "received_at": now,
+        "fiscal_year": fiscal_year_of_utc(submitted_at),
+        "satisfaction": answers["satisfaction"],
+        "establishment": answers["establishment"],
+        "respondent_group": answers["respondent_group"],
+        "services": answers["services"],
+        "comment": answers["comment"],
+        "content_hash": content_hash(facility, answers),
+    }
+    facility_code = facility.code  # read before commit expires the object
+    statement = _insert_ignoring_duplicates(db.engine.dialect.name)
+    created = db.session.execute(statement, values).rowcount == 1
+    # Touch the device at most once a minute: one write per answer is enough for SQLite.
+    if device is not None and (device.last_seen_at is None or now - device.last_seen_at > DEVICE_SEEN_RESOLUTION):
+        device.last_seen_at = now
+    db.session.commit()
+    if created:
+        return _record_as_json(values, facility_code), True
+    existing = db.session.execute(
+        select(Response.__table__).where(Response.client_uuid == client_uuid)).mappings().one()
+    if existing["content_hash"] != values["content_hash"]:
+        raise ConflictError(client_uuid)
+    return _record_as_json(existing, facility_code), False
+
+
+def is_stored(client_uuid: str) -> bool:
+    return db.session.scalar(select(Response.id).where(Response.client_uuid == client_uuid)) is not None
 
 
 def recent_submissions(device: Device, window: timedelta = timedelta(minutes=1)) -> int:
@@ -176,18 +189,18 @@ def recent_submissions(device: Device, window: timedelta = timedelta(minutes=1))
     )
 
 
-def response_as_json(response: Response) -> dict:
+def _record_as_json(row, facility_code: str) -> dict:
     return {
-        "id": response.client_uuid,
-        "facility": response.facility.code,
-        "form_version": response.form_version,
-        "submitted_at": response.submitted_at.isoformat(timespec="seconds") + "Z",
-        "received_at": response.received_at.isoformat(timespec="seconds") + "Z",
+        "id": row["client_uuid"],
+        "facility": facility_code,
+        "form_version": row["form_version"],
+        "submitted_at": row["submitted_at"].isoformat(timespec="seconds") + "Z",
+        "received_at": row["received_at"].isoformat(timespec="seconds") + "Z",
         "answers": {
-            "satisfaction": response.satisfaction,
-            "establishment": response.establishment,
-            "respondent_group": response.respondent_group,
-            "services": list(response.services or []),
-            "comment": response.comment,
+            "satisfaction": row["satisfaction"],
+            "establishment": row["establishment"],
+            "respondent_group": row["respondent_group"],
+            "services": list(row["services"] or []),
+            "comment": row["comment"],
         },
     }

@@ -8,6 +8,7 @@ from flask import current_app, request
 from flask.cli import AppGroup
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from .extensions import db
 from .models import Device, Facility
@@ -52,7 +53,9 @@ def complete_enrollment(device: Device) -> None:
 
 
 def device_for_token(token: str) -> Device | None:
-    device = db.session.scalar(select(Device).where(Device.token_hash == digest(token)))
+    # The facility comes in the same query: every API call needs both.
+    device = db.session.scalar(select(Device).options(joinedload(Device.facility))
+                               .where(Device.token_hash == digest(token)))
     return device if device is not None and device.is_active else None
 
 

@@ -3,11 +3,11 @@ from flask import current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 from sqlalchemy import select
 
-from ..answers import (ConflictError, parse_client_uuid, parse_submitted_at, recent_submissions,
-                       response_as_json, store_response, validate_answers)
+from ..answers import (ConflictError, is_stored, parse_client_uuid, parse_submitted_at,
+                       recent_submissions, store_response, validate_answers)
 from ..devices import device_for_token
 from ..extensions import csrf, db
-from ..models import Facility, Response
+from ..models import Facility
 from ..questionnaire import FORM_VERSION, as_json
 from . import bp
 
@@ -81,26 +81,26 @@ def submit_response():
     errors, parsed = _field_errors(body)
     facility = None
     if isinstance(body.get("facility"), str):
-        facility = db.session.scalar(select(Facility).where(Facility.code == body["facility"]))
+        facility = (device.facility if body["facility"] == device.facility.code else
+                    db.session.scalar(select(Facility).where(Facility.code == body["facility"])))
         if facility is None:
             errors.append({"field": "facility", "message": "その施設コードはありません。"})
     if errors:
         return _error(422, "入力に誤りがあります。", errors)
     if facility.id != device.facility_id:
         return _error(403, "この端末は別の施設に登録されています。")
-    already_stored = db.session.scalar(select(Response.id).where(Response.client_uuid == parsed["id"]))
     limit = current_app.config["SURVEY_RATE_LIMIT_PER_MINUTE"]
     # A re-send of a stored answer is never rate-limited: the client must learn it landed.
-    if limit and already_stored is None and recent_submissions(device) >= limit:
+    if limit and recent_submissions(device) >= limit and not is_stored(parsed["id"]):
         return _error(429, "送信が多すぎます。しばらく待ってから送ってください。",
                       headers={"Retry-After": "60"})
     try:
-        response, created = store_response(
+        record, created = store_response(
             client_uuid=parsed["id"], facility=facility, device=device, answers=parsed["answers"],
             submitted_at=parsed["submitted_at"], source="api", form_version=parsed["form_version"])
     except ConflictError:
         return _error(409, "同じ id で別の内容の回答がすでに保存されています。")
-    return jsonify(response_as_json(response)), 201 if created else 200
+    return jsonify(record), 201 if created else 200
 
 
 @bp.errorhandler(HTTPException)
