@@ -62,7 +62,7 @@ def validate_answers(raw: dict) -> Validated:
                 if question.required:
                     errors[question.key] = _required_message(question.key)
                 clean[question.key] = None
-            elif isinstance(value, bool) or value not in question.values():
+            elif isinstance(value, bool) or not isinstance(value, (int, str)) or value not in question.values():
                 errors[question.key] = "選択肢の中から選んでください。"
             else:
                 clean[question.key] = value
