@@ -12,7 +12,7 @@ PORT ?= 5000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SYSTEM_PACKAGES := chromium fonts-noto-cjk poppler-utils postgresql nodejs npm
 
-.PHONY: install system-deps node-deps instance demo serve test test-fast benchmarks clean
+.PHONY: install system-deps node-deps instance demo serve test test-fast benchmarks notebooks clean
 
 install: $(INSTALLED)
 
@@ -40,8 +40,11 @@ node-deps: system-deps
 instance: install
 	$(FLASK) db upgrade
 	$(FLASK) demo-data --responses $(DEMO_RESPONSES)
+	$(BIN)/survey-analysis run
 
 demo: instance
+	@echo "Demo logins for http://$(HOST):$(PORT)/auth/login (new passwords each run):"
+	@$(FLASK) users demo | sed 's/^/  /'
 	@$(FLASK) devices enroll aomori-young-job-plaza --label "デモ用タブレット" --base-url http://$(HOST):$(PORT) | sed 's/^/  /'
 	@echo "Open the enrollment URL above in this browser to use it as the demo facility's tablet."
 	@echo "Serving on http://$(HOST):$(PORT) (Ctrl+C to stop)"
@@ -58,6 +61,24 @@ test-fast: install
 
 benchmarks: install
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b --quick || exit 1; done
+
+# Execute the analyst notebooks (papermill) on the demo database, after `survey-analysis run` if
+# it has no run yet (as `make instance` if it has no answers); executed copies and HTML go to
+# notebooks/_executed/. NOTEBOOK_DATABASE_URL=... to use another database.
+NOTEBOOK_DATABASE_URL ?= $(or $(DATABASE_URL),sqlite:///$(CURDIR)/instance/survey.sqlite3)
+notebooks: install
+	@$(BIN)/python -c 'import sys; from analysis import store; sys.exit(0 if store.latest_run(sys.argv[1]) else 3)' \
+	  "$(NOTEBOOK_DATABASE_URL)" 2>/dev/null; status=$$?; \
+	if [ $$status = 3 ]; then $(BIN)/survey-analysis run --database-url "$(NOTEBOOK_DATABASE_URL)"; status=$$?; fi; \
+	if [ $$status != 0 ]; then export DATABASE_URL="$(NOTEBOOK_DATABASE_URL)"; $(FLASK) db upgrade \
+	  && $(FLASK) demo-data --responses $(DEMO_RESPONSES) && $(BIN)/survey-analysis run || exit 1; fi
+	@mkdir -p notebooks/_executed
+	@for notebook in notebooks/*.ipynb; do \
+	  name=$$(basename $$notebook .ipynb); echo "== $$notebook -> notebooks/_executed/$$name.{ipynb,html}"; \
+	  $(BIN)/papermill $$notebook notebooks/_executed/$$name.ipynb -k python3 --cwd notebooks --no-progress-bar \
+	    -p database_url "$(NOTEBOOK_DATABASE_URL)" || exit 1; \
+	  $(BIN)/jupyter nbconvert --to html --log-level WARN notebooks/_executed/$$name.ipynb || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) node_modules test-artifacts notebooks/_executed

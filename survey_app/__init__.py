@@ -77,6 +77,13 @@ def _register_blueprints(app: Flask) -> None:
     health.init_app(app)
     app.register_blueprint(survey.bp)
     app.register_blueprint(api.bp)
+    # Logins, sessions and roles (auth), then user management and the audit log (admin).
+    from . import admin, auth
+    auth.init_app(app)
+    app.register_blueprint(admin.bp)
+    from . import targets  # yearly targets (年度目標) and results
+    app.register_blueprint(targets.bp)
+    from . import reports; app.register_blueprint(reports.bp)  # report pages and exports
 
 
 def _register_commands(app: Flask) -> None:
@@ -89,3 +96,7 @@ def _register_commands(app: Flask) -> None:
     app.cli.add_command(devices_cli)
     app.cli.add_command(demo_data_command)
     app.cli.add_command(backup_command)
+    from .auth.cli import users_cli
+    app.cli.add_command(users_cli)
+    from .targets.cli import targets_cli
+    app.cli.add_command(targets_cli)

@@ -174,3 +174,27 @@ class AuditEvent(db.Model):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     action: Mapped[str] = mapped_column(String(50))
     target: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Target(db.Model):
+    """A yearly target (年度目標) of one facility for one indicator, with its result (実績)."""
+
+    __tablename__ = "targets"
+    __table_args__ = (
+        UniqueConstraint("facility_id", "fiscal_year", "indicator_key", name="uq_targets_facility_year_indicator"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    facility_id: Mapped[int] = mapped_column(ForeignKey("facilities.id", ondelete="CASCADE"), index=True)
+    fiscal_year: Mapped[int] = mapped_column(index=True)
+    indicator_key: Mapped[str] = mapped_column(String(40))  # e.g. "employments"
+    indicator_name: Mapped[str] = mapped_column(String(100))  # e.g. "就職者数"
+    kind: Mapped[str] = mapped_column(String(10))  # count|rate
+    unit: Mapped[str] = mapped_column(String(10))  # 人|件|回|%
+    direction: Mapped[str] = mapped_column(String(10), default="higher")  # higher|lower is better
+    target: Mapped[float]
+    result: Mapped[float | None]
+    note: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    facility: Mapped[Facility] = relationship()

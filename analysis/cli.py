@@ -1,0 +1,521 @@
+"""The ``survey-analysis`` command: themes of comments, theme catalogs, runs, satisfaction rates.
+
+Subcommands::
+
+    survey-analysis themes --input IN.csv --output OUT.csv [--catalog PATH|default|none] ...
+    survey-analysis catalog train --input labelled.csv --output catalog.json
+    survey-analysis run [--database-url URL] [--catalog PATH|default|none] [--fiscal-year Y ...]
+    survey-analysis satisfaction [--database-url URL | --input responses.csv] [--by ...] --output OUT.csv
+
+Bad input ends with one line on stderr, ``survey-analysis: error: ...``, and exit status 1
+(2 for a bad command line); ``--debug`` shows the traceback instead.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib.metadata
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .io import InputError, read_csv_any_encoding, write_csv
+
+PROG = "survey-analysis"
+DEFAULT_SQLITE_URL = "sqlite:///instance/survey.sqlite3"
+SUMMARY_REPRESENTATIVES = 3
+BY_CHOICES = {
+    "facility": "facility_code",
+    "facility_code": "facility_code",
+    "prefecture": "prefecture",
+    "operator_kind": "operator_kind",
+    "fiscal_year": "fiscal_year",
+    "month": "month",
+    "respondent_group": "respondent_group",
+}
+
+
+class CliError(Exception):
+    """An error to report in one line, without a traceback."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors are one line like every other error."""
+
+    def error(self, message):
+        self.exit(2, f"{PROG}: error: {message} (see '{self.prog} --help')\n")
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _progress(iterable=None, **kwargs):
+    from tqdm.auto import tqdm
+
+    kwargs.setdefault("file", sys.stderr)
+    kwargs.setdefault("disable", None)  # only on a terminal
+    kwargs.setdefault("leave", False)
+    return tqdm(iterable, **kwargs)
+
+
+def _database_url(explicit: str | None) -> str:
+    url = explicit or os.environ.get("DATABASE_URL") or DEFAULT_SQLITE_URL
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        path = Path(url[len("sqlite:///"):].split("?", 1)[0])
+        if path.name and not path.exists():
+            raise CliError(f"database file {path} does not exist (give --database-url or set "
+                           "DATABASE_URL)")
+    return url
+
+
+def _engine(explicit_url: str | None):
+    from .store import get_engine
+
+    return get_engine(_database_url(explicit_url))
+
+
+def _parse_k(value: str):
+    if value == "auto":
+        return "auto"
+    try:
+        k = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number or 'auto', got {value!r}") from None
+    if k < 1:
+        raise argparse.ArgumentTypeError(f"the number of themes must be at least 1, got {k}")
+    return k
+
+
+def _package_version(name: str) -> str | None:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _versions() -> dict:
+    import analysis
+
+    versions = {"analysis": getattr(analysis, "__version__", None)}
+    for name in ("scikit-learn", "fugashi", "pandas", "numpy", "unidic-lite"):
+        versions[name] = _package_version(name)
+    return versions
+
+
+def _file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+# --- theme catalog and assignment (the NLP engineer's API) --------------------------------
+
+
+def _default_catalog_path() -> Path:
+    try:
+        from . import catalog as catalog_module
+    except ImportError as error:
+        raise CliError(f"the theme catalog module is not available ({error})") from None
+    for name in ("DEFAULT_CATALOG_PATH", "DEFAULT_CATALOG"):
+        path = getattr(catalog_module, name, None)
+        if path is not None:
+            return Path(path)
+    return Path(__file__).with_name("data") / "default_catalog.json"
+
+
+def _load_catalog(spec: str):
+    """Return (catalog or None, catalog_version) for --catalog PATH|default|none."""
+    if spec == "none":
+        return None, None
+    try:
+        from .catalog import ThemeCatalog
+    except ImportError as error:
+        raise CliError(f"the theme catalog module is not available ({error})") from None
+    path = _default_catalog_path() if spec == "default" else Path(spec)
+    if not path.is_file():
+        raise CliError(f"catalog file {path} does not exist")
+    try:
+        catalog = ThemeCatalog.load(path)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise CliError(f"cannot load catalog {path}: {error}") from None
+    version = getattr(catalog, "version", None) or getattr(catalog, "version_", None)
+    return catalog, str(version) if version else f"sha256:{_file_digest(path)}"
+
+
+def _discover_only(texts: list[str], k, seed):
+    """Discovery without a catalog (``--catalog none``), shaped like assign_themes' output."""
+    from .nocomment import is_no_comment
+    from .themes import ThemeDiscovery
+
+    no_comment = np.array([is_no_comment(t) for t in texts], dtype=bool)
+    theme_id = np.full(len(texts), None, dtype=object)
+    theme_label = np.full(len(texts), None, dtype=object)
+    score = np.full(len(texts), np.nan)
+    source = np.where(no_comment, "no_comment", "unassigned").astype(object)
+    content = np.flatnonzero(~no_comment)
+    rows = []
+    if len({texts[i] for i in content}) >= 2:
+        discovery = ThemeDiscovery(n_themes=k, random_state=seed).fit([texts[i] for i in content])
+        names = dict(zip(discovery.themes_["theme"], discovery.themes_["label"]))
+        for row, label, value in zip(content, discovery.labels_, discovery.scores_):
+            if label >= 0:
+                theme_id[row] = f"D{label + 1:02d}"
+                theme_label[row] = names[label]
+                score[row] = value
+                source[row] = "discovery"
+        for theme in discovery.themes_.itertuples():
+            rows.append({"theme_id": f"D{theme.theme + 1:02d}", "label": theme.label,
+                         "source": "discovery", "size": int(theme.size),
+                         "representatives": list(theme.representatives),
+                         "words": list(theme.top_words)})
+    assignments = pd.DataFrame({"comment": texts, "theme_id": theme_id, "theme_label": theme_label,
+                                "score": score, "source": source})
+    themes = pd.DataFrame(rows, columns=["theme_id", "label", "source", "size", "representatives",
+                                         "words"])
+    return assignments, themes
+
+
+def _assign_themes(texts: list[str], catalog, k, seed):
+    """Run the NLP pipeline; return (assignments, themes) aligned with `texts`.
+
+    `catalog` is a loaded ThemeCatalog, or None for no catalog (discovery only).
+    """
+    if catalog is None:
+        assignments, themes = _discover_only(texts, k, seed)
+    else:
+        try:
+            from .pipeline import assign_themes
+        except ImportError as error:
+            raise CliError(f"the theme pipeline is not available ({error})") from None
+        assignments, themes = assign_themes(texts, catalog=catalog, n_themes=k, random_state=seed)
+    assignments = assignments.reset_index(drop=True)
+    if len(assignments) != len(texts):
+        raise CliError(f"the theme pipeline returned {len(assignments)} rows for {len(texts)} "
+                       "comments")
+    return assignments, themes
+
+
+def _theme_id_column(themes: pd.DataFrame) -> str:
+    for name in ("theme_id", "code", "theme"):
+        if name in themes.columns:
+            return name
+    raise CliError("the theme summary has no theme_id column")
+
+
+def _representatives(row) -> list[str]:
+    for name in ("representatives", "representative_comments", "examples"):
+        value = row.get(name)
+        if isinstance(value, (list, tuple, np.ndarray)):
+            return [str(v) for v in value]
+    return []
+
+
+def _one_line(text: str, width: int = 60) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _summary_text(assignments: pd.DataFrame, themes: pd.DataFrame | None) -> str:
+    """Theme id, label, size and a few representative comments, largest theme first."""
+    theme_ids = assignments["theme_id"].where(assignments["theme_id"].notna(), None)
+    sizes = theme_ids.value_counts()
+    n_no_comment = int(theme_ids.isna().sum())
+    lines = [f"{len(assignments)} answers: {len(assignments) - n_no_comment} with a themed comment, "
+             f"{n_no_comment} without a comment; {len(sizes)} themes"]
+    rows = {}
+    if themes is not None and len(themes):
+        id_column = _theme_id_column(themes)
+        rows = {str(row[id_column]): row for row in themes.to_dict("records")}
+    labels = (assignments.dropna(subset=["theme_id"]).groupby("theme_id")["theme_label"].first()
+              if "theme_label" in assignments.columns else pd.Series(dtype=object))
+    for theme_id, size in sorted(sizes.items(), key=lambda item: (-item[1], str(item[0]))):
+        row = rows.get(str(theme_id), {})
+        label = row.get("label") or labels.get(theme_id) or ""
+        lines.append(f"{theme_id}  {label}  ({size})")
+        for text in _representatives(row)[:SUMMARY_REPRESENTATIVES]:
+            lines.append(f"    - {_one_line(text)}")
+    return "\n".join(lines) + "\n"
+
+
+def _emit_summary(text: str, path: str | None) -> None:
+    if path:
+        try:
+            Path(path).write_text(text, encoding="utf-8")
+        except OSError as error:
+            raise CliError(f"{path}: cannot write ({error.strerror or error})") from None
+    else:
+        sys.stdout.write(text)
+
+
+# --- subcommands ----------------------------------------------------------------------------
+
+
+def cmd_themes(args) -> int:
+    required = [args.text_column] + ([args.id_column] if args.id_column else [])
+    frame = read_csv_any_encoding(args.input, required_columns=required)
+    id_column = args.id_column or ("id" if "id" in frame.columns else None)
+    ids = frame[id_column] if id_column else pd.Series(range(1, len(frame) + 1))
+    texts = frame[args.text_column].fillna("").astype(str).tolist()
+    catalog, _version = _load_catalog(args.catalog)
+    with _progress(total=2, desc="themes") as bar:
+        bar.update(1)
+        assignments, themes = _assign_themes(texts, catalog, args.k, args.seed)
+        bar.update(1)
+    theme_id = assignments["theme_id"].where(assignments["theme_id"].notna(), None)
+    out = pd.DataFrame({
+        "id": ids.to_numpy(),
+        "theme_id": theme_id.to_numpy(),
+        "theme_label": assignments.get("theme_label", pd.Series(None, index=assignments.index))
+        .where(theme_id.notna(), None).to_numpy(),
+        "score": pd.to_numeric(assignments.get("score", pd.Series(np.nan, index=assignments.index)),
+                               errors="coerce").round(4).to_numpy(),
+    })
+    write_csv(out, args.output)
+    _emit_summary(_summary_text(assignments, themes), args.summary)
+    return 0
+
+
+def cmd_catalog_train(args) -> int:
+    try:
+        from .catalog import ThemeCatalog
+    except ImportError as error:
+        raise CliError(f"the theme catalog module is not available ({error})") from None
+    frame = read_csv_any_encoding(args.input, required_columns=["comment", "theme"])
+    labelled = frame[frame["theme"].str.strip() != ""]
+    if labelled.empty:
+        raise CliError(f"{args.input}: no labelled comments (the theme column is empty)")
+    labelled = labelled.assign(theme=labelled["theme"].str.strip())
+    # Codes the base catalog knows keep its names, descriptions and seed words.
+    base, _version = _load_catalog(args.base_catalog)
+    names, descriptions, seed_words = {}, {}, {}
+    for theme in (base.themes if base is not None else []):
+        names[theme["code"]] = theme.get("name", theme["code"])
+        descriptions[theme["code"]] = theme.get("description", "")
+        seed_words[theme["code"]] = list(theme.get("seed_words", []))
+    for column in ("theme_label", "theme_name", "name", "label"):
+        if column in labelled.columns:
+            names.update({code: name.strip() for code, name in
+                          zip(labelled["theme"], labelled[column]) if name.strip()})
+            break
+    try:
+        catalog = ThemeCatalog.train(labelled[["comment", "theme"]], names=names,
+                                     descriptions=descriptions, seed_words=seed_words)
+    except (ValueError, KeyError) as error:
+        raise CliError(f"cannot train a catalog on {args.input}: {error}") from None
+    try:
+        catalog.save(args.output)
+    except OSError as error:
+        raise CliError(f"{args.output}: cannot write ({error.strerror or error})") from None
+    n_examples = sum(len(theme.get("examples", [])) for theme in catalog.themes)
+    sys.stdout.write(f"trained a catalog of {len(catalog.themes)} themes on {n_examples} comments "
+                     f"(no-comment answers skipped) → {args.output}\n")
+    return 0
+
+
+def _representative_ids(themes: pd.DataFrame, responses: pd.DataFrame,
+                        assignments: pd.DataFrame) -> pd.DataFrame:
+    """Give each theme the response ids of its representative comments (and its words)."""
+    themes = themes.copy()
+    id_column = _theme_id_column(themes)
+    if id_column != "theme_id":
+        themes["theme_id"] = themes[id_column]
+    first_id: dict[tuple[str, str], int] = {}
+    for response_id, theme_id, comment in zip(responses["response_id"], assignments["theme_id"],
+                                              responses["comment"]):
+        if theme_id is not None and not pd.isna(theme_id) and comment:
+            first_id.setdefault((str(theme_id), comment), int(response_id))
+    rep_ids, words = [], []
+    for row in themes.to_dict("records"):
+        ids = []
+        for text in _representatives(row):
+            found = first_id.get((str(row["theme_id"]), text))
+            if found is not None and found not in ids:
+                ids.append(found)
+        rep_ids.append(ids)
+        value = row.get("words", row.get("top_words"))
+        words.append(list(value) if isinstance(value, (list, tuple, np.ndarray)) else [])
+    themes["representative_response_ids"] = rep_ids
+    themes["words"] = words
+    return themes
+
+
+def cmd_run(args) -> int:
+    from .store import fail_run, read_responses, save_run, start_run
+
+    engine = _engine(args.database_url)
+    responses = read_responses(engine, fiscal_years=args.fiscal_year)
+    if responses.empty:
+        years = f" for fiscal year(s) {', '.join(map(str, args.fiscal_year))}" if args.fiscal_year else ""
+        raise CliError(f"no responses in the database{years}; nothing to analyse")
+    catalog, catalog_version = _load_catalog(args.catalog)
+    parameters = {"catalog": args.catalog, "n_themes": args.k, "random_state": args.seed,
+                  "fiscal_years": args.fiscal_year}
+    run_id = start_run(engine, parameters, _versions(), catalog_version)
+    try:
+        texts = responses["comment"].fillna("").astype(str).tolist()
+        with _progress(total=len(texts), desc="themes", unit="answer") as bar:
+            assignments, themes = _assign_themes(texts, catalog, args.k, args.seed)
+            bar.update(len(texts))
+        assignments = assignments.copy()
+        assignments["response_id"] = responses["response_id"].to_numpy()
+        themes = _representative_ids(themes, responses, assignments)
+        with _progress(total=len(assignments), desc="store", unit="row") as bar:
+            save_run(engine, assignments, themes, run_id=run_id, progress=bar.update)
+    except BaseException:
+        fail_run(engine, run_id)
+        raise
+    sys.stdout.write(f"run {run_id} stored\n")
+    sys.stdout.write(_summary_text(assignments, themes))
+    return 0
+
+
+def _prepare_csv_responses(frame: pd.DataFrame, source: str, by: list[str]) -> pd.DataFrame:
+    frame = frame.copy()
+    for column in ("satisfaction", "establishment"):
+        text = frame[column].astype(str).str.strip()
+        values = pd.to_numeric(text.where(text != ""), errors="coerce")
+        bad = values.notna() & ~values.isin([1, 2, 3, 4]) | (text.ne("") & values.isna())
+        if bad.any():
+            first = frame.loc[bad, column].iloc[0]
+            raise InputError(f"{source}: column {column} has {int(bad.sum())} value(s) that are "
+                             f"not 1–4 (e.g. {first!r})")
+        frame[column] = values
+    needs_time = ("month" in by) or ("fiscal_year" in by and "fiscal_year" not in frame.columns)
+    if needs_time:
+        if "submitted_at" not in frame.columns:
+            raise InputError(f"{source}: missing column submitted_at (needed for --by "
+                             f"{'month' if 'month' in by else 'fiscal_year'})")
+        try:
+            moments = pd.to_datetime(frame["submitted_at"], utc=True, format="ISO8601")
+        except (ValueError, TypeError) as error:
+            raise InputError(f"{source}: column submitted_at holds a value that is not an "
+                             f"ISO 8601 date-time ({error})") from None
+        frame["submitted_at"] = moments.dt.tz_localize(None)
+    if "fiscal_year" in by and "fiscal_year" in frame.columns:
+        years = pd.to_numeric(frame["fiscal_year"], errors="coerce")
+        if years.isna().any():
+            raise InputError(f"{source}: column fiscal_year holds a value that is not a year")
+        frame["fiscal_year"] = years.astype("int64")
+    return frame
+
+
+def cmd_satisfaction(args) -> int:
+    from .satisfaction import add_period_columns, count_answers, rates_from_counts
+
+    by = []
+    for name in args.by or ["facility"]:
+        column = BY_CHOICES[name]
+        if column not in by:
+            by.append(column)
+    if args.input:
+        needed = ["satisfaction", "establishment"] + [c for c in by if c not in ("month", "fiscal_year")]
+        frame = read_csv_any_encoding(args.input, required_columns=needed)
+        frame = _prepare_csv_responses(
+            frame, args.input, by + (["fiscal_year"] if args.fiscal_year else []))
+        if args.fiscal_year:
+            if "fiscal_year" not in frame.columns:
+                frame = add_period_columns(frame)
+            frame = frame[frame["fiscal_year"].isin(args.fiscal_year)]
+        counts = count_answers(frame, by)
+    else:
+        from .store import aggregate_counts
+
+        counts = aggregate_counts(_engine(args.database_url), by=by,
+                                  fiscal_years=args.fiscal_year)
+    rates = rates_from_counts(counts, min_n=args.min_n)
+    write_csv(rates, args.output)
+    shown = int((~rates["suppressed"]).sum())
+    sys.stdout.write(f"{len(rates)} groups ({shown} with at least {args.min_n} answers) "
+                     f"→ {args.output}\n")
+    return 0
+
+
+# --- parser and entry point -------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="Analyse the 一体的実施 user survey: comment themes and "
+                                            "satisfaction rates.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    def add_theme_options(sub):
+        sub.add_argument("--catalog", default="default", metavar="PATH|default|none",
+                         help="theme catalog to assign known themes first (default: the shipped one)")
+        sub.add_argument("--k", type=_parse_k, default="auto", metavar="N|auto",
+                         help="number of discovered themes (default: auto)")
+        sub.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+
+    themes = commands.add_parser("themes", help="assign themes to the comments of a CSV file")
+    themes.add_argument("--input", required=True, metavar="IN.csv")
+    themes.add_argument("--output", required=True, metavar="OUT.csv")
+    themes.add_argument("--text-column", default="comment")
+    themes.add_argument("--id-column", default=None,
+                        help="column identifying each row (default: 'id' if present, else the row number)")
+    add_theme_options(themes)
+    themes.add_argument("--summary", metavar="FILE", help="write the theme summary here instead of stdout")
+    themes.set_defaults(handler=cmd_themes)
+
+    catalog = commands.add_parser("catalog", help="manage theme catalogs")
+    catalog_commands = catalog.add_subparsers(dest="catalog_command", metavar="COMMAND",
+                                              parser_class=_Parser)
+    catalog_commands.required = True
+    train = catalog_commands.add_parser("train", help="train a catalog on labelled comments (id,comment,theme)")
+    train.add_argument("--input", required=True, metavar="labelled.csv")
+    train.add_argument("--output", required=True, metavar="catalog.json")
+    train.add_argument("--base-catalog", default="default", metavar="PATH|default|none",
+                       help="take names, descriptions and seed words of known codes from this "
+                            "catalog (default: the shipped one)")
+    train.set_defaults(handler=cmd_catalog_train)
+
+    run = commands.add_parser("run", help="assign themes to the database's comments and store the run")
+    run.add_argument("--database-url", metavar="URL",
+                     help=f"default: $DATABASE_URL, else {DEFAULT_SQLITE_URL}")
+    add_theme_options(run)
+    run.add_argument("--fiscal-year", type=int, nargs="+", action="extend", metavar="Y")
+    run.set_defaults(handler=cmd_run)
+
+    rates = commands.add_parser("satisfaction", help="write top-2 satisfaction rates as a tidy CSV")
+    source = rates.add_mutually_exclusive_group()
+    source.add_argument("--database-url", metavar="URL",
+                        help=f"default: $DATABASE_URL, else {DEFAULT_SQLITE_URL}")
+    source.add_argument("--input", metavar="responses.csv",
+                        help="CSV with satisfaction, establishment and the --by columns")
+    rates.add_argument("--by", nargs="+", action="extend", choices=sorted(BY_CHOICES),
+                       help="grouping (default: facility)")
+    rates.add_argument("--fiscal-year", type=int, nargs="+", action="extend", metavar="Y",
+                       help="keep only these fiscal years")
+    rates.add_argument("--min-n", type=int, default=10,
+                       help="suppress groups with fewer answers (default: 10)")
+    rates.add_argument("--output", required=True, metavar="OUT.csv")
+    rates.set_defaults(handler=cmd_satisfaction)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run ``survey-analysis`` with `argv` (default: the command line); return the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except KeyboardInterrupt:
+        sys.stderr.write(f"{PROG}: error: interrupted\n")
+        return 130
+    except Exception as error:  # one line for people; --debug for developers
+        if args.debug:
+            raise
+        from .store import StoreError
+
+        if isinstance(error, (CliError, InputError, StoreError)):
+            message = str(error)
+        else:
+            message = f"{type(error).__name__}: {error}"
+        message = " ".join(message.split()) or type(error).__name__
+        sys.stderr.write(f"{PROG}: error: {message}\n")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

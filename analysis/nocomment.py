@@ -1,0 +1,84 @@
+"""Detect answers that say nothing: 特になし, なし, ー, 。, "n/a", blank...
+
+A comment is "no comment" when, once normalised and stripped of punctuation,
+symbols and emoji, it is empty, a Latin "none"-like word, or made only of
+words that express absence or having nothing to add (特に, ない, ありません,
+思いつきません, わからない, 大丈夫...) plus function words. Matching on
+UniDic lemmas rather than strings lets unseen spellings and politeness levels
+(とくに無いです, 特にございません, 今のところ何もないです) through, while any
+content word (駐輪場が少ない, スタッフ足りてない) keeps a comment.
+"""
+
+import functools
+import re
+import unicodedata
+
+from .text import normalize
+from .tokenizer import get_tagger
+
+__all__ = ["is_no_comment", "NO_CONTENT_LEMMAS"]
+
+# Longer answers always say something; skips the tagger for most comments.
+MAX_NO_COMMENT_LENGTH = 30
+
+LATIN_NO_COMMENT = frozenset(
+    ["", "na", "n/a", "none", "no", "nothing", "nil", "null", "nashi", "nasi", "tokuninashi", "x", "xx"]
+)
+
+# UniDic lemmas that, alone or together, say "nothing to add".
+NO_CONTENT_LEMMAS = frozenset(
+    [
+        "特に", "特には", "別に", "別段", "何", "何も", "何とも", "此れ", "其れ", "是", "其の",
+        "無い", "無し", "有る", "御座る", "居る", "為る", "成る", "今", "所", "現在", "現時点",
+        "今回", "今後", "以上", "全く", "まだ", "未だ", "良く", "余り", "分かる", "知る",
+        "思い付く", "思い当たる", "思い浮かぶ", "思う", "浮かぶ", "大丈夫", "問題", "意見",
+        "要望", "感想", "希望", "記入", "回答", "無回答", "不明", "其の他", "他", "別",
+        "言う", "点", "事", "様", "ノー", "コメント", "ナシ",
+    ]
+)
+# Only particles, auxiliaries and symbols may accompany the words above.
+_FUNCTION_POS = frozenset(["助詞", "助動詞", "補助記号", "記号", "空白", "接尾辞", "接頭辞"])
+
+
+def _strip_marks(text):
+    """Drop punctuation, symbols, emoji, spaces and long-vowel marks."""
+    return "".join(
+        ch for ch in text if unicodedata.category(ch)[0] not in "PSZC" and ch not in "ーｰ〜~"
+    )
+
+
+@functools.lru_cache(maxsize=65536)
+def _is_no_comment_normalized(text):
+    core = _strip_marks(text).lower()
+    if core.isascii():
+        return core in LATIN_NO_COMMENT or not core.strip("w")
+    if len(core) > MAX_NO_COMMENT_LENGTH:
+        return False
+    for node in get_tagger()(core):
+        fields = node.feature_raw.split(",")
+        if fields[0] in _FUNCTION_POS:
+            continue
+        lemma = fields[7] if len(fields) > 10 else node.surface
+        if lemma not in NO_CONTENT_LEMMAS and node.surface not in NO_CONTENT_LEMMAS:
+            return False
+    return True
+
+
+def is_no_comment(text):
+    """Return True when a comment carries no content.
+
+    Parameters
+    ----------
+    text : str or None
+        A raw comment; ``None`` and NaN count as blank.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> is_no_comment("とくにありません😊"), is_no_comment("駐輪場が少ない")
+    (True, False)
+    """
+    return _is_no_comment_normalized(normalize(text))

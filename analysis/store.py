@@ -1,0 +1,713 @@
+"""Read survey answers and store analysis runs with SQLAlchemy Core.
+
+The schema belongs to the web application (its Alembic migration creates it); this module
+never imports the application. It names the columns it needs with lightweight
+``sqlalchemy.table()`` constructs, so it works on SQLite and PostgreSQL alike and costs no
+reflection round-trip.
+
+Every public function takes an :class:`~sqlalchemy.engine.Engine` or a database URL.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+
+from .satisfaction import COUNT_COLUMNS, TOP2, add_period_columns
+
+__all__ = [
+    "AGGREGATE_KEYS",
+    "StoreError",
+    "aggregate_counts",
+    "fail_run",
+    "get_engine",
+    "latest_run",
+    "read_responses",
+    "read_runs",
+    "read_theme_assignments",
+    "read_themes",
+    "save_run",
+    "start_run",
+]
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+INSERT_CHUNK_SIZE = 5000
+# Tokyo has no daylight saving time: the calendar month is that of UTC + 9 hours.
+TOKYO_OFFSET_HOURS = 9
+
+facilities = sa.table(
+    "facilities",
+    sa.column("id", sa.Integer),
+    sa.column("code", sa.String),
+    sa.column("name", sa.String),
+    sa.column("prefecture", sa.String),
+    sa.column("operator_kind", sa.String),
+)
+responses = sa.table(
+    "responses",
+    sa.column("id", sa.Integer),
+    sa.column("facility_id", sa.Integer),
+    sa.column("submitted_at", sa.DateTime),
+    sa.column("fiscal_year", sa.Integer),
+    sa.column("satisfaction", sa.Integer),
+    sa.column("establishment", sa.Integer),
+    sa.column("respondent_group", sa.String),
+    sa.column("services", sa.JSON),
+    sa.column("comment", sa.Text),
+)
+analysis_runs = sa.table(
+    "analysis_runs",
+    sa.column("id", sa.Integer),
+    sa.column("started_at", sa.DateTime),
+    sa.column("finished_at", sa.DateTime),
+    sa.column("status", sa.String),
+    sa.column("parameters", sa.JSON),
+    sa.column("versions", sa.JSON),
+    sa.column("catalog_version", sa.String),
+    sa.column("n_responses", sa.Integer),
+    sa.column("n_comments", sa.Integer),
+    sa.column("n_themes", sa.Integer),
+)
+themes_table = sa.table(
+    "themes",
+    sa.column("id", sa.Integer),
+    sa.column("run_id", sa.Integer),
+    sa.column("code", sa.String),
+    sa.column("label", sa.String),
+    sa.column("source", sa.String),
+    sa.column("size", sa.Integer),
+    sa.column("words", sa.JSON),
+    sa.column("representative_response_ids", sa.JSON),
+)
+response_themes = sa.table(
+    "response_themes",
+    sa.column("run_id", sa.Integer),
+    sa.column("response_id", sa.Integer),
+    sa.column("theme_code", sa.String),
+    sa.column("score", sa.Float),
+    sa.column("source", sa.String),
+)
+REQUIRED_TABLES = ("facilities", "responses", "analysis_runs", "themes", "response_themes")
+
+RESPONSE_COLUMNS = ("response_id", "facility_code", "submitted_at", "fiscal_year", "satisfaction",
+                    "establishment", "respondent_group", "services", "comment", "facility_name",
+                    "prefecture", "operator_kind")
+ASSIGNMENT_COLUMNS = ("response_id", "facility_code", "fiscal_year", "month", "theme_id",
+                      "theme_label", "score", "source")
+THEME_COLUMNS = ("run_id", "theme_id", "label", "source", "size", "words",
+                 "representative_response_ids")
+# Grouping keys aggregate_counts understands; facility attributes come from a join.
+FACILITY_KEYS = {"facility_code": "code", "facility_name": "name", "prefecture": "prefecture",
+                 "operator_kind": "operator_kind"}
+AGGREGATE_KEYS = (*FACILITY_KEYS, "fiscal_year", "month", "respondent_group")
+
+
+class StoreError(RuntimeError):
+    """The database cannot be reached or lacks the survey tables; the message says which."""
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _normalize_url(url: str) -> str:
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _set_sqlite_pragmas(dbapi_connection, _record):
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def get_engine(url):
+    """Return an engine for a database URL (an engine passes through unchanged).
+
+    Parameters
+    ----------
+    url : str, sqlalchemy.engine.URL or sqlalchemy.engine.Engine
+        ``postgres://`` and ``postgresql://`` URLs are given the psycopg 3 driver. SQLite
+        connections get ``busy_timeout`` (wait for the tablets' writes instead of failing)
+        and ``foreign_keys=ON``.
+
+    Returns
+    -------
+    sqlalchemy.engine.Engine
+
+    Raises
+    ------
+    StoreError
+        When the URL cannot be parsed or names an unknown driver.
+    """
+    if isinstance(url, Engine):
+        return url
+    if isinstance(url, sa.engine.URL):
+        url = url.render_as_string(hide_password=False)
+    text_url = _normalize_url(str(url))
+    try:
+        engine = sa.create_engine(text_url, pool_pre_ping=True)
+    except (ArgumentError, NoSuchModuleError, ValueError) as error:
+        # Never echo the URL: it may hold a password.
+        scheme = text_url.split("://", 1)[0] if "://" in text_url else None
+        reason = f"unknown driver {scheme!r}" if isinstance(error, NoSuchModuleError) else (
+            "expected e.g. postgresql://user@host/dbname or sqlite:///path/to/file.sqlite3")
+        raise StoreError(f"bad database URL ({reason})") from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _set_sqlite_pragmas)
+    return engine
+
+
+def _missing_tables(engine: Engine, names: Iterable[str]) -> list[str]:
+    try:
+        inspector = sa.inspect(engine)
+        return [name for name in names if not inspector.has_table(name)]
+    except SQLAlchemyError:
+        return []
+
+
+def _wrap_error(engine: Engine, error: Exception, tables: Iterable[str]) -> StoreError:
+    missing = _missing_tables(engine, tables)
+    if missing:
+        return StoreError(
+            f"database {engine.url.render_as_string(hide_password=True)} has no table(s) "
+            f"{', '.join(missing)}; create the schema first (flask --app survey_app db upgrade)")
+    detail = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+    return StoreError(
+        f"database {engine.url.render_as_string(hide_password=True)}: {detail}")
+
+
+def _run_query(engine: Engine, statement, tables: Iterable[str]):
+    """Execute a SELECT and return (column names, rows), translating database errors."""
+    try:
+        with engine.connect() as connection:
+            result = connection.execute(statement)
+            return list(result.keys()), result.fetchall()
+    except DBAPIError as error:
+        raise _wrap_error(engine, error, tables) from error
+
+
+def _as_list(values) -> list | None:
+    if values is None:
+        return None
+    if isinstance(values, (str, int, np.integer)):
+        return [values]
+    return list(values)
+
+
+def read_responses(engine, fiscal_years=None, facility_codes=None):
+    """Read survey responses with their facility.
+
+    Parameters
+    ----------
+    engine : Engine or str
+    fiscal_years : int or iterable of int, optional
+        Keep only these fiscal years (年度).
+    facility_codes : str or iterable of str, optional
+        Keep only these facilities.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per response, ordered by id: ``response_id``, ``facility_code``,
+        ``submitted_at`` (naive UTC datetime64), ``fiscal_year``, ``satisfaction``,
+        ``establishment``, ``respondent_group``, ``services`` (list), ``comment`` (str or
+        None), ``facility_name``, ``prefecture``, ``operator_kind``.
+    """
+    engine = get_engine(engine)
+    r, f = responses.c, facilities.c
+    statement = (
+        sa.select(
+            r.id.label("response_id"), f.code.label("facility_code"), r.submitted_at,
+            r.fiscal_year, r.satisfaction, r.establishment, r.respondent_group, r.services,
+            r.comment, f.name.label("facility_name"), f.prefecture, f.operator_kind)
+        .select_from(responses.join(facilities, f.id == r.facility_id))
+        .order_by(r.id)
+    )
+    fiscal_years = _as_list(fiscal_years)
+    facility_codes = _as_list(facility_codes)
+    if fiscal_years is not None:
+        statement = statement.where(r.fiscal_year.in_([int(y) for y in fiscal_years]))
+    if facility_codes is not None:
+        statement = statement.where(f.code.in_(facility_codes))
+    keys, rows = _run_query(engine, statement, ("responses", "facilities"))
+    frame = pd.DataFrame(rows, columns=keys)
+    return _response_dtypes(frame)
+
+
+def _response_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
+    frame["submitted_at"] = pd.to_datetime(frame["submitted_at"])
+    for column in ("response_id", "fiscal_year", "satisfaction", "establishment"):
+        values = pd.to_numeric(frame[column])
+        frame[column] = values.astype("Int64" if values.isna().any() else "int64")
+    for column in ("facility_code", "respondent_group", "comment", "facility_name",
+                   "prefecture", "operator_kind"):
+        frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+    frame["services"] = frame["services"].map(lambda v: list(v) if isinstance(v, list) else [])
+    return frame
+
+
+def _month_expression(engine: Engine, column):
+    """"YYYY-MM" of a naive UTC column on the Tokyo calendar, with inline constants so the
+    SELECT and GROUP BY expressions are textually identical."""
+    dialect = engine.dialect.name
+    if dialect == "sqlite":
+        return sa.func.strftime(sa.literal_column("'%Y-%m'"), column,
+                                sa.literal_column(f"'+{TOKYO_OFFSET_HOURS} hours'"))
+    if dialect == "postgresql":
+        shifted = column + sa.literal_column(f"interval '{TOKYO_OFFSET_HOURS} hours'", sa.Interval)
+        return sa.func.to_char(shifted, sa.literal_column("'YYYY-MM'"))
+    raise StoreError(f"grouping by month is not implemented for {dialect}")
+
+
+def _top2_count(column):
+    return sa.func.coalesce(
+        sa.func.sum(sa.case((column.in_(TOP2), 1), else_=0)), 0)
+
+
+def aggregate_counts(engine, by=("facility_code", "fiscal_year"), fiscal_years=None,
+                     facility_codes=None, prefecture=None, operator_kind=None):
+    """Count answers and top-2 answers per group in the database (one GROUP BY query).
+
+    Parameters
+    ----------
+    engine : Engine or str
+    by : str or sequence of str, default ("facility_code", "fiscal_year")
+        Any of ``facility_code``, ``facility_name``, ``prefecture``, ``operator_kind``,
+        ``fiscal_year``, ``month`` ("YYYY-MM" on the Tokyo calendar) and
+        ``respondent_group``; empty for national totals.
+    fiscal_years : int or iterable of int, optional
+    facility_codes : str or iterable of str, optional
+    prefecture : str or iterable of str, optional
+        e.g. "青森県".
+    operator_kind : str or iterable of str, optional
+        "prefecture" or "municipal".
+
+    Returns
+    -------
+    pandas.DataFrame
+        The same columns and dtypes as :func:`analysis.satisfaction.count_answers`: the `by`
+        columns, ``n``, ``satisfied``, ``n_establishment``, ``establishment_approved``.
+
+    Notes
+    -----
+    Responses are grouped by ``facility_id`` (and the other keys) first, filtered on
+    ``facility_id``/``fiscal_year`` so the index ``ix_responses_facility_fiscal_year``
+    applies; facility attributes are joined to the (small) grouped result afterwards.
+    """
+    engine = get_engine(engine)
+    by = [by] if isinstance(by, str) else list(by or ())
+    unknown = [key for key in by if key not in AGGREGATE_KEYS]
+    if unknown:
+        raise ValueError(f"cannot group by {unknown}; choose from {list(AGGREGATE_KEYS)}")
+    r, f = responses.c, facilities.c
+    facility_keys = [key for key in by if key in FACILITY_KEYS]
+    response_keys = {
+        "fiscal_year": r.fiscal_year,
+        "respondent_group": r.respondent_group,
+    }
+    if "month" in by:
+        response_keys["month"] = _month_expression(engine, r.submitted_at)
+    inner_keys = [response_keys[key].label(key) for key in by if key not in FACILITY_KEYS]
+    if facility_keys:
+        inner_keys.insert(0, r.facility_id.label("facility_id"))
+    inner = sa.select(
+        *inner_keys,
+        sa.func.count(r.satisfaction).label("n"),
+        _top2_count(r.satisfaction).label("satisfied"),
+        sa.func.count(r.establishment).label("n_establishment"),
+        _top2_count(r.establishment).label("establishment_approved"),
+    ).select_from(responses)
+    fiscal_years = _as_list(fiscal_years)
+    if fiscal_years is not None:
+        inner = inner.where(r.fiscal_year.in_([int(y) for y in fiscal_years]))
+    facility_filters = []
+    for column, values in ((f.code, facility_codes), (f.prefecture, prefecture),
+                           (f.operator_kind, operator_kind)):
+        values = _as_list(values)
+        if values is not None:
+            facility_filters.append(column.in_(values))
+    if facility_filters:
+        inner = inner.where(r.facility_id.in_(sa.select(f.id).where(*facility_filters)))
+    if inner_keys:
+        inner = inner.group_by(*[key.element if hasattr(key, "element") else key
+                                 for key in inner_keys])
+    statement = inner
+    if facility_keys:
+        grouped = inner.subquery("grouped")
+        g = grouped.c
+        outer_keys = []
+        for key in by:
+            if key in FACILITY_KEYS:
+                outer_keys.append(getattr(f, FACILITY_KEYS[key]).label(key))
+            else:
+                outer_keys.append(g[key].label(key))
+        statement = (
+            sa.select(*outer_keys,
+                      *[sa.func.sum(g[c]).label(c) for c in COUNT_COLUMNS])
+            .select_from(grouped.join(facilities, f.id == g.facility_id))
+            .group_by(*[key.element for key in outer_keys])
+        )
+    keys, rows = _run_query(engine, statement, ("responses", "facilities"))
+    counts = pd.DataFrame(rows, columns=keys)
+    return _counts_dtypes(counts, by)
+
+
+def _counts_dtypes(counts: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    for column in COUNT_COLUMNS:
+        counts[column] = pd.to_numeric(counts[column]).fillna(0).astype("int64")
+    for column in by:
+        if column == "fiscal_year":
+            values = pd.to_numeric(counts[column])
+            counts[column] = values.astype("Int64" if values.isna().any() else "int64")
+        else:
+            counts[column] = counts[column].astype(object).where(counts[column].notna(), None)
+    if by:
+        counts = counts.sort_values(by, na_position="last")
+    return counts[[*by, *COUNT_COLUMNS]].reset_index(drop=True)
+
+
+# --- analysis runs -----------------------------------------------------------------------
+
+
+def _jsonable(value):
+    """Make parameters/versions JSON-safe (numpy scalars, paths, tuples)."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def start_run(engine, parameters=None, versions=None, catalog_version=None):
+    """Record a run as ``running`` (committed at once, so a crash leaves a trace).
+
+    Parameters
+    ----------
+    engine : Engine or str
+    parameters, versions : dict, optional
+        Stored as JSON.
+    catalog_version : str, optional
+
+    Returns
+    -------
+    int
+        The new ``analysis_runs.id``.
+    """
+    engine = get_engine(engine)
+    statement = (
+        analysis_runs.insert()
+        .values(started_at=_utcnow(), status="running", parameters=_jsonable(parameters or {}),
+                versions=_jsonable(versions or {}), catalog_version=catalog_version,
+                n_responses=0, n_comments=0, n_themes=0)
+        .returning(analysis_runs.c.id)
+    )
+    try:
+        with engine.begin() as connection:
+            return int(connection.execute(statement).scalar_one())
+    except DBAPIError as error:
+        raise _wrap_error(engine, error, ("analysis_runs",)) from error
+
+
+def fail_run(engine, run_id):
+    """Mark a run as ``failed`` with its finishing time."""
+    engine = get_engine(engine)
+    with engine.begin() as connection:
+        connection.execute(
+            analysis_runs.update().where(analysis_runs.c.id == run_id)
+            .values(status="failed", finished_at=_utcnow()))
+
+
+def _none_if_missing(value):
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, str) and value == "":
+        return None
+    return value
+
+
+def _list_or_empty(value) -> list:
+    if isinstance(value, (list, tuple, np.ndarray, pd.Series)):
+        return [_jsonable(v) for v in value]
+    return []
+
+
+def _assignment_rows(run_id: int, assignments: pd.DataFrame) -> list[dict]:
+    missing = [c for c in ("response_id", "theme_id") if c not in assignments.columns]
+    if missing:
+        raise ValueError(f"assignments lack column(s): {', '.join(missing)}")
+    if assignments["response_id"].duplicated().any():
+        raise ValueError("assignments hold several rows for one response_id")
+    # Plain lists: pandas would turn None back into NaN in a string column.
+    codes = [_none_if_missing(value) for value in assignments["theme_id"]]
+    if "source" in assignments.columns:
+        sources = [_none_if_missing(value) for value in assignments["source"]]
+    else:
+        sources = [None] * len(codes)
+    sources = [
+        source if source is not None
+        else "no_comment" if code is None
+        else "catalog" if str(code).startswith("T") else "discovery"
+        for code, source in zip(codes, sources)
+    ]
+    if "score" in assignments.columns:
+        scores = pd.to_numeric(assignments["score"], errors="coerce")
+    else:
+        scores = pd.Series(np.nan, index=assignments.index)
+    return [
+        {"run_id": run_id, "response_id": int(response_id), "theme_code": code,
+         "score": None if pd.isna(score) else float(score), "source": source}
+        for response_id, code, score, source in zip(
+            assignments["response_id"], codes, scores, sources)
+    ]
+
+
+def _theme_rows(run_id: int, themes: pd.DataFrame | None, assignment_rows: list[dict]) -> list[dict]:
+    sizes: dict[str, int] = {}
+    sources: dict[str, str] = {}
+    for row in assignment_rows:
+        if row["theme_code"] is not None:
+            sizes[row["theme_code"]] = sizes.get(row["theme_code"], 0) + 1
+            sources.setdefault(row["theme_code"], row["source"])
+    records = [] if themes is None else themes.to_dict("records")
+    rows, seen = [], set()
+    for record in records:
+        code = _none_if_missing(record.get("theme_id", record.get("code")))
+        if code is None or code in seen:
+            continue
+        seen.add(code)
+        size = record.get("size")
+        rows.append({
+            "run_id": run_id,
+            "code": str(code),
+            "label": str(_none_if_missing(record.get("label", record.get("theme_label")))
+                         or code)[:200],
+            "source": _none_if_missing(record.get("source")) or sources.get(code)
+            or ("catalog" if str(code).startswith("T") else "discovery"),
+            "size": int(size) if size is not None and not pd.isna(size) else sizes.get(code, 0),
+            "words": _list_or_empty(record.get("words")),
+            "representative_response_ids": [
+                int(v) for v in _list_or_empty(record.get("representative_response_ids"))],
+        })
+    # A theme used by an assignment but missing from the summary still gets its row.
+    for code, size in sorted(sizes.items()):
+        if code not in seen:
+            rows.append({"run_id": run_id, "code": code, "label": code, "source": sources[code],
+                         "size": size, "words": [], "representative_response_ids": []})
+    return rows
+
+
+def _chunks(rows: list, size: int):
+    for start in range(0, len(rows), size):
+        yield rows[start:start + size]
+
+
+def save_run(engine, assignments, themes, parameters=None, versions=None, catalog_version=None,
+             run_id=None, progress=None):
+    """Store the themes of every response as a new, complete run.
+
+    Writes ``themes`` and ``response_themes`` in bulk and marks the run ``complete`` in one
+    transaction, then (same transaction) deletes the ``themes``/``response_themes`` of every
+    other run, so each response has exactly one current theme row; the ``analysis_runs`` rows
+    stay as history. On failure the run is marked ``failed`` and the error re-raised.
+
+    Parameters
+    ----------
+    engine : Engine or str
+    assignments : pandas.DataFrame
+        One row per response: ``response_id``, ``theme_id`` (None for no comment), ``score``,
+        ``source`` ("catalog", "discovery", "no_comment"; inferred when absent).
+    themes : pandas.DataFrame or None
+        One row per theme: ``theme_id`` (or ``code``), ``label``, optional ``source``,
+        ``size``, ``words`` (list), ``representative_response_ids`` (list of int).
+    parameters, versions : dict, optional
+        Stored as JSON on the run.
+    catalog_version : str, optional
+    run_id : int, optional
+        A run created earlier with :func:`start_run`; a new one is created when omitted.
+    progress : callable, optional
+        Called with the number of response rows written after each chunk (e.g. tqdm.update).
+
+    Returns
+    -------
+    int
+        The run id.
+    """
+    engine = get_engine(engine)
+    if run_id is None:
+        run_id = start_run(engine, parameters, versions, catalog_version)
+    try:
+        assignment_rows = _assignment_rows(run_id, assignments)
+        theme_rows = _theme_rows(run_id, themes, assignment_rows)
+        n_comments = sum(1 for row in assignment_rows if row["source"] != "no_comment")
+        values = {"status": "complete", "finished_at": _utcnow(),
+                  "n_responses": len(assignment_rows), "n_comments": n_comments,
+                  "n_themes": len(theme_rows)}
+        if parameters is not None:
+            values["parameters"] = _jsonable(parameters)
+        if versions is not None:
+            values["versions"] = _jsonable(versions)
+        if catalog_version is not None:
+            values["catalog_version"] = catalog_version
+        with engine.begin() as connection:
+            if theme_rows:
+                connection.execute(themes_table.insert(), theme_rows)
+            for chunk in _chunks(assignment_rows, INSERT_CHUNK_SIZE):
+                connection.execute(response_themes.insert(), chunk)
+                if progress is not None:
+                    progress(len(chunk))
+            connection.execute(
+                analysis_runs.update().where(analysis_runs.c.id == run_id).values(**values))
+            connection.execute(
+                response_themes.delete().where(response_themes.c.run_id != run_id))
+            connection.execute(themes_table.delete().where(themes_table.c.run_id != run_id))
+    except BaseException as error:
+        try:
+            fail_run(engine, run_id)
+        except SQLAlchemyError:
+            pass
+        if isinstance(error, DBAPIError):
+            raise _wrap_error(engine, error, REQUIRED_TABLES) from error
+        raise
+    return run_id
+
+
+def _run_dict(keys, row) -> dict:
+    run = dict(zip(keys, row))
+    for key in ("started_at", "finished_at"):
+        if isinstance(run.get(key), str):
+            run[key] = datetime.fromisoformat(run[key])
+    return run
+
+
+def latest_run(engine, status="complete"):
+    """Return the most recently finished run with `status`, as a dict, or None.
+
+    Parameters
+    ----------
+    engine : Engine or str
+    status : str or None, default "complete"
+        None for the latest run whatever its status (by id).
+
+    Returns
+    -------
+    dict or None
+        Keys: id, started_at, finished_at, status, parameters, versions, catalog_version,
+        n_responses, n_comments, n_themes.
+    """
+    engine = get_engine(engine)
+    c = analysis_runs.c
+    statement = sa.select(*analysis_runs.c)
+    if status is not None:
+        statement = statement.where(c.status == status).order_by(
+            c.finished_at.desc(), c.id.desc())
+    else:
+        statement = statement.order_by(c.id.desc())
+    keys, rows = _run_query(engine, statement.limit(1), ("analysis_runs",))
+    return _run_dict(keys, rows[0]) if rows else None
+
+
+def read_runs(engine):
+    """Return every run (the history), newest first, as a DataFrame."""
+    engine = get_engine(engine)
+    statement = sa.select(*analysis_runs.c).order_by(analysis_runs.c.id.desc())
+    keys, rows = _run_query(engine, statement, ("analysis_runs",))
+    return pd.DataFrame(rows, columns=keys)
+
+
+def _resolve_run_id(engine, run_id):
+    if run_id is not None:
+        return int(run_id)
+    run = latest_run(engine)
+    return None if run is None else run["id"]
+
+
+def read_theme_assignments(engine, run_id=None):
+    """Return the theme of each response for a run (the latest complete run by default).
+
+    Parameters
+    ----------
+    engine : Engine or str
+    run_id : int, optional
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``response_id``, ``facility_code``, ``fiscal_year``, ``month`` ("YYYY-MM", Tokyo),
+        ``theme_id`` (None for no comment), ``theme_label``, ``score``, ``source``; empty
+        when there is no run.
+    """
+    engine = get_engine(engine)
+    run_id = _resolve_run_id(engine, run_id)
+    if run_id is None:
+        return pd.DataFrame({column: pd.Series(dtype=object) for column in ASSIGNMENT_COLUMNS})
+    rt, r, f, t = response_themes.c, responses.c, facilities.c, themes_table.c
+    statement = (
+        sa.select(rt.response_id, f.code.label("facility_code"), r.fiscal_year, r.submitted_at,
+                  rt.theme_code.label("theme_id"), t.label.label("theme_label"), rt.score,
+                  rt.source)
+        .select_from(
+            response_themes
+            .join(responses, r.id == rt.response_id)
+            .join(facilities, f.id == r.facility_id)
+            .outerjoin(themes_table, sa.and_(t.run_id == rt.run_id, t.code == rt.theme_code)))
+        .where(rt.run_id == run_id)
+        .order_by(rt.response_id)
+    )
+    keys, rows = _run_query(engine, statement, REQUIRED_TABLES)
+    frame = pd.DataFrame(rows, columns=keys)
+    frame["submitted_at"] = pd.to_datetime(frame["submitted_at"])
+    frame = add_period_columns(frame)
+    frame["score"] = pd.to_numeric(frame["score"]).astype(float)
+    for column in ("response_id", "fiscal_year"):
+        frame[column] = pd.to_numeric(frame[column]).astype("int64")
+    for column in ("facility_code", "theme_id", "theme_label", "source"):
+        frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+    return frame[list(ASSIGNMENT_COLUMNS)]
+
+
+def read_themes(engine, run_id=None):
+    """Return the themes of a run (the latest complete run by default), largest first.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``run_id``, ``theme_id``, ``label``, ``source``, ``size``, ``words`` (list),
+        ``representative_response_ids`` (list of int).
+    """
+    engine = get_engine(engine)
+    run_id = _resolve_run_id(engine, run_id)
+    if run_id is None:
+        return pd.DataFrame({column: pd.Series(dtype=object) for column in THEME_COLUMNS})
+    t = themes_table.c
+    statement = (
+        sa.select(t.run_id, t.code.label("theme_id"), t.label, t.source, t.size, t.words,
+                  t.representative_response_ids)
+        .where(t.run_id == run_id)
+        .order_by(t.size.desc(), t.code)
+    )
+    keys, rows = _run_query(engine, statement, ("themes",))
+    frame = pd.DataFrame(rows, columns=keys)
+    for column in ("words", "representative_response_ids"):
+        frame[column] = frame[column].map(lambda v: list(v) if isinstance(v, list) else [])
+    return frame[list(THEME_COLUMNS)]

@@ -1,0 +1,602 @@
+"""Japanese tokenizer for survey comments.
+
+Turns a comment into the content words that carry its meaning: UniDic lemmas
+(English glosses stripped), compounds re-joined, light verbs, numerals and stop
+words dropped, synonyms merged. It remembers how people actually wrote each
+word so that theme labels can show that spelling instead of the lemma.
+"""
+
+import collections
+import concurrent.futures
+import multiprocessing
+import os
+import re
+from pathlib import Path
+
+import fugashi
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from .text import normalize
+
+__all__ = [
+    "DATA_DIR",
+    "JapaneseTokenizer",
+    "get_tagger",
+    "load_phrases",
+    "load_synonyms",
+    "load_word_list",
+    "tokenize",
+]
+
+DATA_DIR = Path(__file__).with_name("data")
+DEFAULT_STOPWORDS = DATA_DIR / "stopwords.txt"
+DEFAULT_SYNONYMS = DATA_DIR / "synonyms.tsv"
+DEFAULT_PHRASES = DATA_DIR / "phrases.txt"
+
+# Below this many distinct texts, starting worker processes costs more than it saves.
+PARALLEL_MIN_TEXTS = 2000
+# Bound on the per-instance cache of tokenized texts used by __call__.
+TEXT_CACHE_SIZE = 100_000
+
+# What a morpheme does when building tokens.
+_SKIP = 0  # ignored entirely, does not break a compound (honorific お/ご)
+_DROP = 1  # dropped and breaks a compound (particles, light verbs, names...)
+_WORD = 2  # a standalone content word (verb, adjective, 形状詞)
+_NOUN = 3  # joins with neighbouring nouns, prefixes and suffixes
+_PREFIX = 4
+_SUFFIX = 5
+_NUMBER = 6  # numerals: dropped, and the counter after them too
+_COUNTER = 7  # 助数詞 suffix: dropped after a numeral
+_COUNTABLE_NOUN = 8  # 時間, 台...: a counter after a numeral, a noun otherwise
+
+_FUNCTION_POS = frozenset(
+    ["補助記号", "記号", "助詞", "助動詞", "接続詞", "連体詞", "感動詞", "空白", "代名詞"]
+)
+_HONORIFIC_PREFIXES = frozenset(["御", "お", "ご"])
+_HONORIFIC_SUFFIXES = frozenset(["さん", "様", "さま", "ちゃん", "君", "くん", "殿", "氏", "達", "たち", "共", "ども", "方"])
+
+_tagger = None
+
+
+def get_tagger():
+    """Return a process-wide fugashi ``Tagger``, created on first use.
+
+    Returns
+    -------
+    fugashi.Tagger
+        A tagger using the UniDic dictionary shipped by ``unidic-lite``.
+    """
+    global _tagger
+    if _tagger is None:
+        _tagger = fugashi.Tagger()
+    return _tagger
+
+
+def _fold(word):
+    """Lower-case Latin so that PC, pc and Pc are one word."""
+    return word.lower() if word.isascii() else word
+
+
+def _resource_lines(path):
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            line = line.rstrip("\n")
+            if line.strip() and not line.lstrip().startswith("#"):
+                yield line
+
+
+def load_word_list(path):
+    """Read a word list file: one word per line, ``#`` starts a comment line.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    list of str
+        Normalised words (NFKC, Latin lower-cased), in file order.
+    """
+    return [_fold(normalize(line)) for line in _resource_lines(path)]
+
+
+def load_synonyms(path):
+    """Read a synonyms file: ``variant<TAB>canonical`` per line.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    dict of str to str
+        Normalised variant to normalised canonical token.
+    """
+    synonyms = {}
+    for line in _resource_lines(path):
+        variant, _, canonical = line.partition("\t")
+        if not canonical.strip():
+            raise ValueError(f"{path}: expected 'variant<TAB>canonical', got {line!r}")
+        synonyms[_fold(normalize(variant))] = _fold(normalize(canonical))
+    return synonyms
+
+
+def load_phrases(path):
+    """Read a forced-phrases file (same format as :func:`load_word_list`).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    list of str
+    """
+    return load_word_list(path)
+
+
+def _strip_gloss(lemma):
+    """``パソコン-personal computer`` -> ``パソコン``; other lemmas unchanged."""
+    cut = lemma.find("-")
+    if cut > 0 and lemma[cut + 1 :].isascii():
+        return lemma[:cut]
+    return lemma
+
+
+class _Resources:
+    """Stop words, synonyms and phrases, plus the per-morpheme decision cache."""
+
+    def __init__(self, stopwords, synonyms, phrases, keep_adverbs):
+        self.stopwords = frozenset(stopwords)
+        self.synonyms = synonyms
+        self.keep_adverbs = keep_adverbs
+        ordered = sorted(set(phrases), key=len, reverse=True)
+        self.phrase_pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+        # feature_raw -> (kind, key, written form); UniDic features fully
+        # determine lemma and base spelling for known words.
+        self.morphemes = {}
+
+    def canonical(self, key, written):
+        """Apply synonyms and stop words to a finished token; None if dropped."""
+        stop = self.stopwords
+        if key in stop or written in stop:
+            return None
+        synonyms = self.synonyms
+        canonical = synonyms.get(key) or synonyms.get(_fold(written)) or key
+        if canonical in stop:
+            return None
+        return canonical
+
+    def classify(self, feature_raw):
+        """Decide once what a morpheme with these UniDic features contributes."""
+        fields = feature_raw.split(",")
+        pos1, pos2 = fields[0], fields[1]
+        pos3 = fields[2] if len(fields) > 2 else "*"
+        if pos1 in _FUNCTION_POS:
+            return (_DROP, None, None)
+        known = len(fields) > 10
+        # Unknown words share their features: key and spelling come from the surface.
+        lemma = _fold(_strip_gloss(fields[7])) if known else None
+        written = fields[10] if known else None
+        if pos1 == "名詞":
+            if pos2 == "数詞":
+                return (_NUMBER, None, None)
+            if pos3 == "人名":
+                return (_DROP, None, None)  # names of staff: noise and personal data
+            if known and (lemma in self.stopwords or written in self.stopwords):
+                return (_DROP, None, None)  # a stop noun also splits a compound
+            if pos3 == "助数詞可能":
+                return (_COUNTABLE_NOUN, lemma, written)
+            return (_NOUN, lemma, written)
+        if pos1 == "接頭辞":
+            if lemma in _HONORIFIC_PREFIXES or written in _HONORIFIC_PREFIXES:
+                return (_SKIP, None, None)
+            return (_PREFIX, lemma, written)
+        if pos1 == "接尾辞":
+            if pos2 != "名詞的" or lemma in _HONORIFIC_SUFFIXES or written in _HONORIFIC_SUFFIXES:
+                return (_DROP, None, None)
+            if pos3 == "助数詞":
+                return (_COUNTER, lemma, written)
+            return (_SUFFIX, lemma, written)
+        if not known:
+            return (_DROP, None, None)
+        if pos1 in ("動詞", "形容詞"):
+            if pos2 == "非自立可能":  # する, ある, なる, いる, できる, くださる, ない...
+                return (_DROP, None, None)
+        elif pos1 == "形状詞":
+            if pos2 == "助動詞語幹":
+                return (_DROP, None, None)
+        elif pos1 == "副詞":
+            if not self.keep_adverbs:
+                return (_DROP, None, None)
+        else:
+            return (_DROP, None, None)
+        key = self.canonical(lemma, written)
+        return (_WORD, key, written) if key else (_DROP, None, None)
+
+
+class JapaneseTokenizer(TransformerMixin, BaseEstimator):
+    """Content-word tokenizer for Japanese comments (fugashi + UniDic).
+
+    Callable on one text, so it can serve as ``analyzer=`` of a scikit-learn
+    vectorizer, and a transformer (``transform`` returns token lists) for a
+    ``Pipeline``. Picklable and clonable: the fugashi tagger is created lazily
+    and never pickled.
+
+    Parameters
+    ----------
+    stopwords_file, synonyms_file, phrases_file : str or os.PathLike, optional
+        Analyst files extending (or, with ``use_default_resources=False``,
+        replacing) the defaults in ``analysis/data/``. Formats as in
+        :func:`load_word_list` and :func:`load_synonyms`.
+    use_default_resources : bool, default=True
+        Load the shipped stop words, synonyms and phrases.
+    keep_adverbs : bool, default=False
+        Keep adverbs (ゆっくり, ちゃんと); most are noise in short comments.
+    n_jobs : int, default=1
+        Processes used by :meth:`transform` on large inputs; -1 for all cores.
+
+    Attributes
+    ----------
+    surface_counts_ : collections.Counter
+        ``(token, written form) -> count`` over every text tokenized so far
+        (reset by :meth:`fit`).
+    display_forms_ : dict
+        Token -> the spelling people wrote most often.
+    """
+
+    def __init__(
+        self,
+        stopwords_file=None,
+        synonyms_file=None,
+        phrases_file=None,
+        use_default_resources=True,
+        keep_adverbs=False,
+        n_jobs=1,
+    ):
+        self.stopwords_file = stopwords_file
+        self.synonyms_file = synonyms_file
+        self.phrases_file = phrases_file
+        self.use_default_resources = use_default_resources
+        self.keep_adverbs = keep_adverbs
+        self.n_jobs = n_jobs
+
+    # -- pickling: the fugashi Tagger cannot be pickled (polm/fugashi#54) --
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        for transient in ("_tagger", "_text_cache", "_resources_cache", "_display_cache"):
+            state.pop(transient, None)
+        return state
+
+    # -- resources --
+
+    def _resource_key(self):
+        return (
+            self.stopwords_file,
+            self.synonyms_file,
+            self.phrases_file,
+            self.use_default_resources,
+            self.keep_adverbs,
+        )
+
+    def _resources(self):
+        cached = getattr(self, "_resources_cache", None)
+        if cached is not None and cached[0] == self._resource_key():
+            return cached[1]
+        stopwords, synonyms, phrases = [], {}, []
+        if self.use_default_resources:
+            stopwords += load_word_list(DEFAULT_STOPWORDS)
+            synonyms.update(load_synonyms(DEFAULT_SYNONYMS))
+            phrases += load_phrases(DEFAULT_PHRASES)
+        if self.stopwords_file is not None:
+            stopwords += load_word_list(self.stopwords_file)
+        if self.synonyms_file is not None:
+            synonyms.update(load_synonyms(self.synonyms_file))
+        if self.phrases_file is not None:
+            phrases += load_phrases(self.phrases_file)
+        resources = _Resources(stopwords, synonyms, phrases, self.keep_adverbs)
+        self._resources_cache = (self._resource_key(), resources)
+        self._text_cache = {}
+        return resources
+
+    def _get_tagger(self):
+        tagger = getattr(self, "_tagger", None)
+        if tagger is None:
+            tagger = self._tagger = fugashi.Tagger()
+        return tagger
+
+    # -- core --
+
+    def _tokenize_normalized(self, text, resources, tagger):
+        """Tokens and (token, written form) pairs of one normalised text."""
+        keys, written_forms = [], []
+        if not text:
+            return (), ()
+        morphemes = resources.morphemes
+        canonical = resources.canonical
+        phrase_spans = None
+        if resources.phrase_pattern is not None:
+            matches = resources.phrase_pattern.finditer(text)
+            phrase_spans = {m.start(): (m.end(), m.group()) for m in matches} or None
+
+        chain_keys, chain_written, chain_kinds = [], [], []
+
+        def flush():
+            # Suffixes cannot start and prefixes cannot end a compound.
+            while chain_kinds and chain_kinds[0] == _SUFFIX:
+                del chain_kinds[0], chain_keys[0], chain_written[0]
+            while chain_kinds and chain_kinds[-1] == _PREFIX:
+                del chain_kinds[-1], chain_keys[-1], chain_written[-1]
+            if chain_keys:
+                written = "".join(chain_written)
+                key = canonical("".join(chain_keys), written)
+                if key:
+                    keys.append(key)
+                    written_forms.append(written)
+            chain_keys.clear()
+            chain_written.clear()
+            chain_kinds.clear()
+
+        after_number = False
+        position = 0
+        phrase_end = None
+        for node in tagger(text):
+            if phrase_spans is not None:
+                surface = node.surface
+                start = position + len(node.white_space)
+                position = start + len(surface)
+                if phrase_end is not None:
+                    if position >= phrase_end:
+                        phrase_end = None
+                    continue
+                span = phrase_spans.get(start)
+                if span is not None:
+                    flush()
+                    phrase_end, phrase = span
+                    key = canonical(phrase, phrase)
+                    if key:
+                        keys.append(key)
+                        written_forms.append(phrase)
+                    if position >= phrase_end:
+                        phrase_end = None
+                    after_number = False
+                    continue
+            feature = node.feature_raw
+            info = morphemes.get(feature)
+            if info is None:
+                info = morphemes[feature] = resources.classify(feature)
+            kind, key, written = info
+            if kind == _SKIP:
+                continue
+            if kind == _NUMBER:
+                flush()
+                after_number = True
+                continue
+            if after_number and (kind == _COUNTER or kind == _COUNTABLE_NOUN):
+                after_number = False
+                continue
+            after_number = False
+            if kind >= _NOUN:  # noun, prefix, suffix, counter or countable noun
+                if key is None:  # unknown word: its surface is its lemma
+                    written = node.surface
+                    key = _fold(written)
+                chain_keys.append(key)
+                chain_written.append(written)
+                chain_kinds.append(_SUFFIX if kind == _COUNTER else kind)
+                continue
+            if chain_keys:
+                flush()
+            if kind == _WORD:
+                keys.append(key)
+                written_forms.append(written)
+        flush()
+        return tuple(keys), tuple(written_forms)
+
+    def _counts(self):
+        counts = getattr(self, "surface_counts_", None)
+        if counts is None:
+            counts = self.surface_counts_ = collections.Counter()
+        return counts
+
+    def __call__(self, text):
+        """Tokenize one comment (the ``analyzer=`` interface).
+
+        Parameters
+        ----------
+        text : str
+
+        Returns
+        -------
+        list of str
+        """
+        normalized = normalize(text)
+        resources = self._resources()
+        cache = self._text_cache
+        hit = cache.get(normalized)
+        if hit is None:
+            hit = self._tokenize_normalized(normalized, resources, self._get_tagger())
+            if len(cache) >= TEXT_CACHE_SIZE:
+                cache.clear()
+            cache[normalized] = hit
+        keys, written_forms = hit
+        self._counts().update(zip(keys, written_forms))
+        self._display_cache = None
+        return list(keys)
+
+    def _tokenize_unique(self, texts):
+        """Tokenize distinct normalised texts, in parallel when worth it."""
+        n_jobs = self.n_jobs if self.n_jobs and self.n_jobs > 0 else (os.cpu_count() or 1)
+        if n_jobs > 1 and len(texts) >= PARALLEL_MIN_TEXTS:
+            n_chunks = n_jobs * 2
+            size = -(-len(texts) // n_chunks)
+            chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
+            context = (
+                multiprocessing.get_context("fork")
+                if "fork" in multiprocessing.get_all_start_methods()
+                else None
+            )
+            with concurrent.futures.ProcessPoolExecutor(
+                max_workers=n_jobs,
+                mp_context=context,
+                initializer=_init_worker,
+                initargs=(self,),
+            ) as pool:
+                results = []
+                for part in pool.map(_tokenize_chunk, chunks):
+                    results.extend(part)
+            return results
+        resources = self._resources()
+        tagger = self._get_tagger()
+        return [self._tokenize_normalized(text, resources, tagger) for text in texts]
+
+    def transform(self, X):
+        """Tokenize many comments; identical texts are tokenized once.
+
+        Parameters
+        ----------
+        X : iterable of str
+            Comments; ``None``/NaN are treated as empty.
+
+        Returns
+        -------
+        list of list of str
+            One token list per comment, in input order.
+        """
+        texts = list(X)
+        normalized_of = {}
+        normalized = []
+        for text in texts:
+            key = text if isinstance(text, str) else repr(text)
+            norm = normalized_of.get(key)
+            if norm is None:
+                norm = normalized_of[key] = normalize(text)
+            normalized.append(norm)
+        multiplicity = collections.Counter(normalized)
+        unique = list(multiplicity)
+        tokenized = dict(zip(unique, self._tokenize_unique(unique)))
+        counts = self._counts()
+        for text, times in multiplicity.items():
+            keys, written_forms = tokenized[text]
+            for pair in zip(keys, written_forms):
+                counts[pair] += times
+        self._display_cache = None
+        return [list(tokenized[text][0]) for text in normalized]
+
+    def fit(self, X, y=None):
+        """Learn the display form of each token from comments.
+
+        Parameters
+        ----------
+        X : iterable of str
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        self.fit_transform(X)
+        return self
+
+    def fit_transform(self, X, y=None):
+        """Reset the display-form counts, learn them from ``X`` and tokenize it.
+
+        Parameters
+        ----------
+        X : iterable of str
+        y : ignored
+
+        Returns
+        -------
+        list of list of str
+        """
+        self.surface_counts_ = collections.Counter()
+        return self.transform(X)
+
+    @property
+    def display_forms_(self):
+        cached = getattr(self, "_display_cache", None)
+        if cached is None:
+            best = {}
+            # Most frequent spelling wins; ties go to the shorter, then lexically first.
+            for (token, written), count in self._counts().items():
+                rank = (-count, len(written), written)
+                if token not in best or rank < best[token][0]:
+                    best[token] = (rank, written)
+            cached = self._display_cache = {token: w for token, (_, w) in best.items()}
+        return cached
+
+    def display_form(self, token):
+        """Return how people most often wrote ``token`` (the token itself if unseen).
+
+        Parameters
+        ----------
+        token : str
+
+        Returns
+        -------
+        str
+        """
+        return self.display_forms_.get(token, token)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        tags.requires_fit = False
+        return tags
+
+
+_worker_tokenizer = None
+
+
+def _init_worker(tokenizer):
+    global _worker_tokenizer
+    _worker_tokenizer = tokenizer
+
+
+def _tokenize_chunk(texts):
+    tokenizer = _worker_tokenizer
+    resources = tokenizer._resources()
+    tagger = tokenizer._get_tagger()
+    return [tokenizer._tokenize_normalized(text, resources, tagger) for text in texts]
+
+
+_default_tokenizer = None
+
+
+def default_tokenizer():
+    """Return the module-wide :class:`JapaneseTokenizer` used by :func:`tokenize`.
+
+    Returns
+    -------
+    JapaneseTokenizer
+    """
+    global _default_tokenizer
+    if _default_tokenizer is None:
+        _default_tokenizer = JapaneseTokenizer()
+    return _default_tokenizer
+
+
+def tokenize(texts, n_jobs=1):
+    """Tokenize comments into content-word tokens with the default resources.
+
+    Parameters
+    ----------
+    texts : iterable of str
+    n_jobs : int, default=1
+        Processes to use for large inputs (-1 for all cores).
+
+    Returns
+    -------
+    list of list of str
+        One token list per comment.
+
+    Examples
+    --------
+    >>> tokenize(["相談員の方が丁寧に対応してくださいました"])
+    [['職員', '親切', '対応']]
+    """
+    tokenizer = default_tokenizer()
+    tokenizer.n_jobs = n_jobs
+    return tokenizer.transform(texts)

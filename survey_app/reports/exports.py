@@ -1,0 +1,234 @@
+"""Exports: CSV (UTF-8 with BOM, for Excel), an Excel workbook and a PDF report per facility.
+
+The same access rules and masking apply as on the pages: views pass in only what the user may
+see, and every comment goes through `mask_personal_data`. Cells that a spreadsheet would run
+as a formula (starting with = + - @) get a leading apostrophe.
+"""
+import csv
+import io
+import re
+
+from flask import Response, render_template, stream_with_context
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from ..models import OPERATOR_KINDS
+from ..questionnaire import ESTABLISHMENT, RESPONDENT_GROUP, SATISFACTION, SERVICES
+from ..timeutil import fiscal_year_label, to_tokyo, utcnow
+from . import queries
+from .masking import mask_personal_data
+
+BOM = "\ufeff"
+SUPPRESSED_TEXT = "回答数不足"
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+SHEET_NAME_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+GROUP_LABELS = {choice.value: choice.label for choice in RESPONDENT_GROUP.choices}
+SERVICE_LABELS = {choice.value: choice.label for choice in SERVICES.choices}
+
+OVERVIEW_HEADERS = (
+    "施設コード", "施設名", "都道府県", "自治体", "運営主体", "年度", "回答数",
+    "満足（満足＋まあ満足）", "満足度（%）", "満足度 95%信頼区間 下限（%）", "満足度 95%信頼区間 上限（%）",
+    "満足度90%以上", "「できてよかった」回答数", "できてよかった（そう思う＋まあそう思う）",
+    "「できてよかった」の割合（%）", "同 下限（%）", "同 上限（%）", "「できてよかった」90%以上", "主なテーマ",
+)
+RESPONSE_HEADERS = (
+    "回答ID", "施設コード", "施設名", "回答日時（日本時間）", "年度", "満足度（1〜4）", "満足度",
+    "施設ができてよかったか（1〜4）", "施設ができてよかったか", "支援対象者", "利用したサービス",
+    "ご意見・ご要望（個人情報は伏せ字）",
+)
+
+
+def safe_cell(value):
+    """Keep text from being run as a spreadsheet formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def _percent_cell(value):
+    return SUPPRESSED_TEXT if value is None else round(value * 100, 1)
+
+
+def _mark(meets: bool, rate) -> str:
+    if rate is None:
+        return SUPPRESSED_TEXT
+    return "○" if meets else ""
+
+
+def _csv_line(values) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow([safe_cell(v) for v in values])
+    return buffer.getvalue()
+
+
+def _attachment(filename: str) -> dict:
+    return {"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"}
+
+
+def overview_rows(data: queries.Overview):
+    """One list of cell values per facility, in OVERVIEW_HEADERS order."""
+    for row in data.rows:
+        f, figures = row.facility, row.figures
+        yield [
+            f.code, f.name, f.prefecture, f.municipality, OPERATOR_KINDS.get(f.operator_kind, f.operator_kind),
+            fiscal_year_label(data.fiscal_year), figures["n"], figures["satisfied"],
+            _percent_cell(figures["satisfaction_rate"]), _percent_cell(figures["satisfaction_low"]),
+            _percent_cell(figures["satisfaction_high"]),
+            _mark(figures["meets_target"], figures["satisfaction_rate"]),
+            figures["n_establishment"], figures["establishment_approved"],
+            _percent_cell(figures["establishment_rate"]), _percent_cell(figures["establishment_low"]),
+            _percent_cell(figures["establishment_high"]),
+            _mark(figures["establishment_meets_target"], figures["establishment_rate"]),
+            "、".join(theme["label"] for theme in row.themes),
+        ]
+
+
+def overview_csv_response(data: queries.Overview) -> Response:
+    lines = [BOM + _csv_line(OVERVIEW_HEADERS)]
+    lines.extend(_csv_line(values) for values in overview_rows(data))
+    return Response("".join(lines), mimetype="text/csv; charset=utf-8",
+                    headers=_attachment(f"overview_{data.fiscal_year}.csv"))
+
+
+def response_values(facility, row) -> list:
+    services = row.services if isinstance(row.services, list) else []
+    return [
+        row.id, facility.code, facility.name, to_tokyo(row.submitted_at).strftime("%Y-%m-%d %H:%M"),
+        row.fiscal_year, row.satisfaction, SATISFACTION.label_of(row.satisfaction) or "",
+        row.establishment, ESTABLISHMENT.label_of(row.establishment) or "",
+        GROUP_LABELS.get(row.respondent_group, "") if row.respondent_group else "",
+        "、".join(SERVICE_LABELS.get(s, s) for s in services),
+        mask_personal_data(row.comment),
+    ]
+
+
+def responses_csv_response(facility, fiscal_year: int) -> Response:
+    """Stream every response of a facility and year, a batch of rows per query."""
+
+    def generate():
+        yield BOM + _csv_line(RESPONSE_HEADERS)
+        buffer = []
+        for row in queries.iter_responses(facility, fiscal_year):
+            buffer.append(_csv_line(response_values(facility, row)))
+            if len(buffer) >= 500:
+                yield "".join(buffer)
+                buffer = []
+        if buffer:
+            yield "".join(buffer)
+
+    return Response(stream_with_context(generate()), mimetype="text/csv; charset=utf-8",
+                    headers=_attachment(f"{facility.code}_responses_{fiscal_year}.csv"))
+
+
+# ---------------------------------------------------------------------------- Excel
+
+HEADER_FONT = Font(bold=True, color="FFFFFF")
+HEADER_FILL = PatternFill("solid", fgColor="0B5394")
+PERCENT_FORMAT = "0.0"
+
+
+def _sheet_title(name: str, used: set[str]) -> str:
+    base = SHEET_NAME_FORBIDDEN.sub("・", name).strip("'")[:31] or "施設"
+    title, number = base, 2
+    while title.lower() in used:
+        suffix = f"({number})"
+        title = base[:31 - len(suffix)] + suffix
+        number += 1
+    used.add(title.lower())
+    return title
+
+
+def _write_table(sheet, headers, rows, start_row: int = 1, widths=None):
+    for column, header in enumerate(headers, start=1):
+        cell = sheet.cell(row=start_row, column=column, value=header)
+        cell.font = HEADER_FONT
+        cell.fill = HEADER_FILL
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+    for offset, values in enumerate(rows, start=1):
+        for column, value in enumerate(values, start=1):
+            sheet.cell(row=start_row + offset, column=column, value=safe_cell(value))
+    sheet.freeze_panes = sheet.cell(row=start_row + 1, column=1)
+    for column, width in enumerate(widths or [], start=1):
+        sheet.column_dimensions[get_column_letter(column)].width = width
+
+
+def overview_workbook(data: queries.Overview) -> Workbook:
+    """概要 (one row per facility), one sheet per facility (monthly figures) and テーマ."""
+    workbook = Workbook()
+    summary = workbook.active
+    summary.title = "概要"
+    summary["A1"] = f"利用者アンケート 集計（{fiscal_year_label(data.fiscal_year)}）"
+    summary["A1"].font = Font(bold=True, size=14)
+    summary["A2"] = data.satisfaction_summary["text"] + "／" + data.establishment_summary["text"]
+    summary["A3"] = (f"満足度は「満足」「まあ満足」の割合。回答{queries.MIN_N}件未満の施設は「{SUPPRESSED_TEXT}」。"
+                     f"出力日時 {to_tokyo(utcnow()):%Y-%m-%d %H:%M}（日本時間）")
+    _write_table(summary, OVERVIEW_HEADERS, overview_rows(data), start_row=5,
+                 widths=[30, 34, 10, 14, 10, 22, 9, 12, 10, 12, 12, 10, 12, 12, 12, 10, 10, 10, 40])
+
+    used = {"概要", "テーマ"}
+    month_headers = ("月", "回答数", "満足（満足＋まあ満足）", "満足度（%）", "下限（%）", "上限（%）",
+                     "「できてよかった」回答数", "できてよかった", "「できてよかった」の割合（%）")
+    for row in data.rows:
+        sheet = workbook.create_sheet(_sheet_title(row.facility.name, used))
+        sheet["A1"] = f"{row.facility.name}（{fiscal_year_label(data.fiscal_year)}）"
+        sheet["A1"].font = Font(bold=True, size=13)
+        sheet["A2"] = f"施設コード {row.facility.code}／{row.facility.prefecture} {row.facility.municipality}"
+        values = []
+        for month in row.months:
+            c = month["counts"]
+            values.append([f"{month['month'][:4]}年{int(month['month'][5:7])}月", c["n"], c["satisfied"],
+                           _percent_cell(c["satisfaction_rate"]), _percent_cell(c["satisfaction_low"]),
+                           _percent_cell(c["satisfaction_high"]), c["n_establishment"],
+                           c["establishment_approved"], _percent_cell(c["establishment_rate"])])
+        f = row.figures
+        values.append(["年度計", f["n"], f["satisfied"], _percent_cell(f["satisfaction_rate"]),
+                       _percent_cell(f["satisfaction_low"]), _percent_cell(f["satisfaction_high"]),
+                       f["n_establishment"], f["establishment_approved"],
+                       _percent_cell(f["establishment_rate"])])
+        _write_table(sheet, month_headers, values, start_row=4, widths=[12, 9, 14, 11, 10, 10, 14, 14, 16])
+        for cell in sheet[4 + len(values)]:
+            cell.font = Font(bold=True)
+
+    themes = workbook.create_sheet("テーマ")
+    theme_rows = []
+    if data.run:
+        all_themes = queries.top_themes_by_facility(data.run["id"], data.fiscal_year,
+                                                    [row.facility.id for row in data.rows], limit=None)
+        for row in data.rows:
+            for theme in all_themes.get(row.facility.id, []):
+                theme_rows.append([row.facility.code, row.facility.name, theme["code"], theme["label"],
+                                   theme["count"], round(theme["share"] * 100, 1)])
+    else:
+        themes["A1"] = "テーマ分析の結果はまだありません（survey-analysis run を実行してください）。"
+    _write_table(themes, ("施設コード", "施設名", "テーマコード", "テーマ", "件数", "意見に占める割合（%）"),
+                 theme_rows, start_row=3 if not data.run else 1, widths=[30, 34, 12, 36, 8, 12])
+    return workbook
+
+
+def overview_xlsx_response(data: queries.Overview) -> Response:
+    buffer = io.BytesIO()
+    overview_workbook(data).save(buffer)
+    return Response(buffer.getvalue(),
+                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers=_attachment(f"overview_{data.fiscal_year}.xlsx"))
+
+
+# ---------------------------------------------------------------------------- PDF
+
+def report_pdf(context: dict) -> bytes:
+    # Imported late: WeasyPrint loads pango, which the pages do not need.
+    from weasyprint import HTML
+    from weasyprint.urls import URLFetcher
+
+    html = render_template("reports/pdf.html", **context)
+    # The report is self-contained: no file, network or other URL may be fetched.
+    fetcher = URLFetcher(allowed_protocols=("data",))
+    return HTML(string=html, url_fetcher=fetcher).write_pdf()
+
+
+def report_pdf_response(context: dict) -> Response:
+    facility = context["facility"]
+    return Response(report_pdf(context), mimetype="application/pdf",
+                    headers=_attachment(f"{facility.code}_report_{context['fiscal_year']}.pdf"))
+

@@ -1,0 +1,240 @@
+"""Report pages: the overview of every facility a user may see, and one facility's report."""
+import re
+
+from flask import render_template, request
+
+from ..audit import record
+from ..auth import accessible_facilities, current_user, facility_or_404, login_required
+from ..models import OPERATOR_KINDS
+from ..questionnaire import ESTABLISHMENT, RESPONDENT_GROUP, SATISFACTION
+from ..timeutil import fiscal_year_label, fiscal_year_of, to_tokyo, utcnow
+from . import bp, charts, exports, queries
+from .masking import mask_personal_data
+
+GROUP_LABELS = {choice.value: choice.label for choice in RESPONDENT_GROUP.choices}
+FIRST_FISCAL_YEAR = 2011  # the joint counters started in 平成23年度
+MONTH_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+THEME_CODE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
+SEARCH_MAX_LENGTH = 100
+
+
+def current_fiscal_year() -> int:
+    return fiscal_year_of(to_tokyo(utcnow()).date())
+
+
+def fiscal_year_arg() -> int:
+    """The `fy` query parameter, or the current fiscal year when missing or out of range."""
+    value = request.args.get("fy", type=int)
+    latest = current_fiscal_year()
+    if value is None or not FIRST_FISCAL_YEAR <= value <= latest + 1:
+        return latest
+    return value
+
+
+def fiscal_year_choices(selected: int) -> list[tuple[int, str]]:
+    years = range(current_fiscal_year(), FIRST_FISCAL_YEAR - 1, -1)
+    choices = [(year, fiscal_year_label(year)) for year in years]
+    if selected not in years:
+        choices.insert(0, (selected, fiscal_year_label(selected)))
+    return choices
+
+
+def overview_filters(facilities) -> tuple[str | None, str | None]:
+    prefecture = request.args.get("prefecture") or None
+    if prefecture not in {f.prefecture for f in facilities}:
+        prefecture = None
+    operator_kind = request.args.get("operator_kind") or None
+    if operator_kind not in OPERATOR_KINDS:
+        operator_kind = None
+    return prefecture, operator_kind
+
+
+def filtered_facilities():
+    """The facilities the user may see, narrowed by the prefecture/operator filters."""
+    visible = accessible_facilities()
+    prefecture, operator_kind = overview_filters(visible)
+    shown = [f for f in visible
+             if (prefecture is None or f.prefecture == prefecture)
+             and (operator_kind is None or f.operator_kind == operator_kind)]
+    return visible, shown, prefecture, operator_kind
+
+
+def build_overview(fiscal_year: int, with_themes: bool = True):
+    visible, shown, prefecture, operator_kind = filtered_facilities()
+    data = queries.overview(fiscal_year, shown, restricted=current_user.role == "manager",
+                            prefecture=prefecture, operator_kind=operator_kind,
+                            with_themes=with_themes)
+    return visible, data, prefecture, operator_kind
+
+
+@bp.app_template_filter("report_percent")
+def report_percent(value, digits: int = 1) -> str:
+    return charts.percent(value, digits)
+
+
+@bp.app_template_filter("report_tokyo_time")
+def report_tokyo_time(moment) -> str:
+    return to_tokyo(moment).strftime("%Y年%-m月%-d日 %H:%M") if moment else ""
+
+
+@bp.app_template_filter("report_mask")
+def report_mask(text) -> str:
+    # Returns plain str: Jinja's autoescape still escapes it.
+    return mask_personal_data(text)
+
+
+@bp.app_template_filter("report_month")
+def report_month(month: str) -> str:
+    return f"{month[:4]}年{int(month[5:7])}月" if month else ""
+
+
+@bp.app_template_filter("report_float")
+def report_float(value) -> str:
+    """Full-precision number for data-* attributes (tests compare them with the analysis)."""
+    return "" if value is None else repr(float(value))
+
+
+@bp.get("/")
+@login_required
+def index():
+    """The overview: every visible facility's figures for one fiscal year."""
+    fiscal_year = fiscal_year_arg()
+    visible, data, prefecture, operator_kind = build_overview(fiscal_year)
+    record("report.view", f"overview fy={fiscal_year}")
+    export_args = {"fy": fiscal_year, "prefecture": prefecture, "operator_kind": operator_kind}
+    return render_template(
+        "reports/index.html", data=data, fiscal_year=fiscal_year,
+        fiscal_year_label=fiscal_year_label(fiscal_year),
+        fiscal_years=fiscal_year_choices(fiscal_year),
+        prefectures=sorted({f.prefecture for f in visible}, key=_prefecture_order(visible)),
+        prefecture=prefecture, operator_kind=operator_kind, operator_kinds=OPERATOR_KINDS,
+        export_args={k: v for k, v in export_args.items() if v}, charts=charts,
+        floor=charts.axis_floor([row.figures["satisfaction_low"] for row in data.rows]),
+        min_n=queries.MIN_N)
+
+
+def _prefecture_order(facilities):
+    first_code = {}
+    for index, facility in enumerate(facilities):
+        first_code.setdefault(facility.prefecture, index)
+    return lambda prefecture: first_code[prefecture]
+
+
+def comment_filters(fiscal_year: int) -> queries.CommentFilters:
+    theme = request.args.get("theme") or None
+    if theme and not THEME_CODE_PATTERN.match(theme):
+        theme = None
+    month = request.args.get("month") or None
+    if month and (not MONTH_PATTERN.match(month) or month not in queries.fiscal_year_months(fiscal_year)):
+        month = None
+    rating = request.args.get("rating", type=int)
+    if rating not in (1, 2, 3, 4):
+        rating = None
+    text = (request.args.get("q") or "").strip()[:SEARCH_MAX_LENGTH] or None
+    page = request.args.get("page", type=int) or 1
+    return queries.CommentFilters(theme=theme, month=month, rating=rating, text=text, page=max(page, 1))
+
+
+def facility_report(facility, fiscal_year: int) -> dict:
+    """Every figure of one facility's report (the page and the PDF show the same)."""
+    monthly = queries.facility_counts(facility, fiscal_year, ("month",))
+    figures = queries._totals_record(monthly) if not monthly.empty else queries._empty_rate_record()
+    months = queries.monthly_series_from_counts(monthly, fiscal_year)
+    satisfaction_counts, establishment_counts = queries.answer_distribution(facility, fiscal_year)
+    groups = queries.group_breakdown(facility, fiscal_year)
+    for group in groups:
+        group["label"] = GROUP_LABELS.get(group["group"], "未回答") if group["group"] else "未回答"
+    order = list(GROUP_LABELS) + [None]
+    groups.sort(key=lambda g: order.index(g["group"]) if g["group"] in order else len(order))
+    national = queries.national_comparison(fiscal_year)
+    run = queries.latest_run(queries.db.engine)
+    themes = queries.facility_themes(run, facility, fiscal_year)
+    comparison_rows = [
+        {"label": "この施設", "rate": figures["satisfaction_rate"], "low": figures["satisfaction_low"],
+         "high": figures["satisfaction_high"], "n": figures["n"], "highlight": True},
+        {"label": "全施設（全国）", "rate": national["figures"]["satisfaction_rate"],
+         "low": national["figures"]["satisfaction_low"], "high": national["figures"]["satisfaction_high"],
+         "n": national["figures"]["n"]},
+    ]
+    establishment_rows = [
+        {"label": "この施設", "rate": figures["establishment_rate"], "low": figures["establishment_low"],
+         "high": figures["establishment_high"], "n": figures["n_establishment"], "highlight": True},
+        {"label": "全施設（全国）", "rate": national["figures"]["establishment_rate"],
+         "low": national["figures"]["establishment_low"],
+         "high": national["figures"]["establishment_high"], "n": national["figures"]["n_establishment"]},
+    ]
+    group_rows = [{"label": g["label"], "rate": g["satisfaction_rate"], "low": g["satisfaction_low"],
+                   "high": g["satisfaction_high"], "n": g["n"]} for g in groups]
+    return {
+        "facility": facility, "fiscal_year": fiscal_year,
+        "fiscal_year_label": fiscal_year_label(fiscal_year),
+        "figures": figures, "months": months, "groups": groups, "national": national,
+        "run": run, "themes": themes["themes"], "n_themed_comments": themes["n_comments"],
+        "satisfaction_counts": satisfaction_counts, "establishment_counts": establishment_counts,
+        "comparison_rows": comparison_rows, "establishment_rows": establishment_rows,
+        "group_rows": group_rows, "satisfaction_question": SATISFACTION,
+        "establishment_question": ESTABLISHMENT, "charts": charts, "min_n": queries.MIN_N,
+        "generated_at": utcnow(),
+    }
+
+
+@bp.get("/<code>")
+@login_required
+def facility(code: str):
+    """One facility's report: trend, distributions, groups, themes and its comments."""
+    facility = facility_or_404(code)
+    fiscal_year = fiscal_year_arg()
+    context = facility_report(facility, fiscal_year)
+    filters = comment_filters(fiscal_year)
+    run_id = context["run"]["id"] if context["run"] else None
+    comments = queries.search_comments(facility, fiscal_year, filters, run_id)
+    labels = queries.theme_labels(run_id) if run_id else {}
+    record("report.view", f"{facility.code} fy={fiscal_year}")
+    return render_template(
+        "reports/facility.html", **context, filters=filters, comments=comments,
+        theme_labels=labels, fiscal_years=fiscal_year_choices(fiscal_year),
+        month_choices=queries.fiscal_year_months(fiscal_year),
+        group_labels=GROUP_LABELS)
+
+
+@bp.get("/export/overview.csv")
+@login_required
+def export_overview_csv():
+    fiscal_year = fiscal_year_arg()
+    _visible, data, _prefecture, _kind = build_overview(fiscal_year)
+    record("report.export", f"overview.csv fy={fiscal_year}")
+    return exports.overview_csv_response(data)
+
+
+@bp.get("/export/overview.xlsx")
+@login_required
+def export_overview_xlsx():
+    fiscal_year = fiscal_year_arg()
+    _visible, data, _prefecture, _kind = build_overview(fiscal_year, with_themes=False)
+    record("report.export", f"overview.xlsx fy={fiscal_year}")
+    return exports.overview_xlsx_response(data)
+
+
+@bp.get("/<code>/responses.csv")
+@login_required
+def export_responses_csv(code: str):
+    facility = facility_or_404(code)
+    fiscal_year = fiscal_year_arg()
+    record("report.export", f"{facility.code} responses.csv fy={fiscal_year}")
+    return exports.responses_csv_response(facility, fiscal_year)
+
+
+@bp.get("/<code>/report.pdf")
+@login_required
+def export_report_pdf(code: str):
+    facility = facility_or_404(code)
+    fiscal_year = fiscal_year_arg()
+    context = facility_report(facility, fiscal_year)
+    record("report.export", f"{facility.code} report.pdf fy={fiscal_year}")
+    return exports.report_pdf_response(context)
+
+
+@bp.errorhandler(404)
+def not_found(_error):
+    return render_template("auth/message.html", title="ページが見つかりません",
+                           text="お探しの施設のレポートは見つかりませんでした。"), 404

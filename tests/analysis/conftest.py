@@ -1,0 +1,31 @@
+"""Shared fixtures for the analysis tests: the labelled dev comments and fitted models."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEV_COMMENTS = REPO_ROOT.parent / "shared" / "data" / "dev_comments.csv"
+
+
+@pytest.fixture(scope="session")
+def dev_comments():
+    """The 372 labelled dev comments (skips when ../shared is absent)."""
+    if not DEV_COMMENTS.exists():
+        pytest.skip(f"dev comments not found at {DEV_COMMENTS}")
+    return pd.read_csv(DEV_COMMENTS)
+
+
+@pytest.fixture(scope="session")
+def fitted_discovery(dev_comments):
+    from analysis import ThemeDiscovery
+
+    return ThemeDiscovery(random_state=0).fit(dev_comments["comment"])
+
+
+@pytest.fixture(scope="session")
+def default_catalog():
+    from analysis import ThemeCatalog
+
+    return ThemeCatalog.load()

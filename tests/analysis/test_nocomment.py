@@ -1,0 +1,29 @@
+import pytest
+from sklearn.metrics import f1_score
+
+from analysis import is_no_comment
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["特になし", "なし", "ない", "特にありません", "無し", "とくになし", "ー", "…", "・", "", "   ", None,
+     "none", "N/A", "😊", "特に無いです", "今のところ何もないです", "とくにございません", "思いつきません",
+     "特に問題ありません"],
+)
+def test_no_comment_variants_are_detected(text):
+    assert is_no_comment(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["駐輪場が少ない", "しごとがすくない", "スタッフ足りてない", "検索機の台数が少ない", "混みすぎ",
+     "ありがとうございました", "満足です", "決まりました！！！", "遠い"],
+)
+def test_short_real_comments_are_not_no_comment(text):
+    assert not is_no_comment(text)
+
+
+def test_no_comment_f1_on_dev_comments(dev_comments):
+    truth = dev_comments["theme"] == "T00"
+    predicted = dev_comments["comment"].map(is_no_comment)
+    assert f1_score(truth, predicted) >= 0.95
