@@ -10,9 +10,10 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 # apt-get needs root; use sudo when we are not.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-SYSTEM_PACKAGES := chromium fonts-noto-cjk poppler-utils postgresql nodejs npm
+# libpango for WeasyPrint's PDF exports; chromium, fonts and poppler for browser and PDF checks.
+SYSTEM_PACKAGES := chromium fonts-noto-cjk poppler-utils postgresql libpango-1.0-0 libpangoft2-1.0-0
 
-.PHONY: install system-deps node-deps instance demo serve test test-fast benchmarks notebooks clean
+.PHONY: install system-deps instance demo serve test test-fast benchmarks notebooks clean
 
 install: $(INSTALLED)
 
@@ -33,10 +34,6 @@ system-deps:
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-# axe-core from npm, served to the pages under test from node_modules.
-node-deps: system-deps
-	@[ -f node_modules/axe-core/axe.min.js ] || npm ci --no-audit --no-fund --silent
-
 instance: install
 	$(FLASK) db upgrade
 	$(FLASK) demo-data --responses $(DEMO_RESPONSES)
@@ -50,7 +47,7 @@ demo: instance
 	@echo "Serving on http://$(HOST):$(PORT) (Ctrl+C to stop)"
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-test: install system-deps node-deps
+test: install system-deps
 	$(BIN)/python -m pytest
 	@echo "== database-facing tests again on PostgreSQL"
 	scripts/with-postgres $(BIN)/python -m pytest -m "not browser" -p no:cacheprovider
@@ -81,4 +78,4 @@ notebooks: install
 	done
 
 clean:
-	rm -rf $(VENV) node_modules test-artifacts notebooks/_executed
+	rm -rf $(VENV) test-artifacts notebooks/_executed

@@ -1,10 +1,15 @@
 """Theme every comment: known themes from the catalog, new ones by discovery."""
 
+import collections
+
 import numpy as np
 import pandas as pd
 
-from .catalog import ThemeCatalog
+from .catalog import AnalysedComment, ThemeCatalog
+from .nocomment import is_no_comment
+from .text import normalize
 from .themes import ThemeDiscovery
+from .tokenizer import JapaneseTokenizer
 
 __all__ = ["assign_themes"]
 
@@ -12,22 +17,26 @@ __all__ = ["assign_themes"]
 MIN_COMMENTS_FOR_DISCOVERY = 10
 
 
-def assign_themes(texts, catalog=None, n_themes="auto", random_state=0):
+def assign_themes(texts, catalog=None, n_themes="auto", random_state=0, n_jobs=1):
     """Assign each comment to a catalog theme, a discovered theme or none.
 
     Comments the catalog classifies confidently get its code (``T01``...);
     the rest are clustered by :class:`ThemeDiscovery` into ``D01``, ``D02``...
     so that themes the catalog does not know yet surface; no-comment answers
-    get no theme.
+    get no theme. Each distinct comment is normalised and tokenized once and
+    the tokens are shared by the catalog and discovery.
 
     Parameters
     ----------
     texts : iterable of str
-    catalog : ThemeCatalog, str, os.PathLike or None
-        A catalog, a path to one, or None for the shipped default catalog.
+    catalog : ThemeCatalog, str, os.PathLike, None or False
+        A catalog, a path to one, None for the shipped default catalog, or
+        False for no catalog (discovery only).
     n_themes : int or "auto", default="auto"
         Number of discovered themes.
     random_state : int, default=0
+    n_jobs : int, default=1
+        Processes used to tokenize large inputs.
 
     Returns
     -------
@@ -40,33 +49,68 @@ def assign_themes(texts, catalog=None, n_themes="auto", random_state=0):
         ``representatives``.
     """
     texts = list(texts)
-    if catalog is None:
+    if catalog is False:
+        catalog = None
+    elif catalog is None:
         catalog = ThemeCatalog.load()
     elif not isinstance(catalog, ThemeCatalog):
         catalog = ThemeCatalog.load(catalog)
 
-    known = catalog.assign(texts)
-    theme_id = np.array(known["code"], dtype=object)
-    theme_label = np.array(known["name"], dtype=object)
-    score = np.array(known["score"], dtype=float)
-    source = np.where(known["no_comment"], "no_comment", "catalog").astype(object)
+    # Normalise each distinct raw answer once, then work on distinct normalised texts.
+    normalized_of = {}
+    normalized = []
+    for text in texts:
+        key = text if isinstance(text, str) else repr(text)
+        norm = normalized_of.get(key)
+        if norm is None:
+            norm = normalized_of[key] = normalize(text)
+        normalized.append(norm)
+    multiplicity = collections.Counter(normalized)
+    content = [t for t in multiplicity if not is_no_comment(t)]
+    tokenizer = JapaneseTokenizer(n_jobs=n_jobs)
+    analysed = dict(
+        zip(content, (AnalysedComment(t, *a) for t, a in zip(content, tokenizer.analyze(content, [multiplicity[t] for t in content]))))
+    )
 
-    leftover = np.flatnonzero(~known["no_comment"].to_numpy() & pd.isna(known["code"]).to_numpy())
+    code_of, score_of = {}, {}
+    if catalog is not None and content:
+        proba = catalog.predict_proba([analysed[t] for t in content])
+        best = proba.argmax(axis=1)
+        for text, column, value in zip(content, best, proba.max(axis=1)):
+            score_of[text] = value
+            if value >= catalog.threshold:
+                code_of[text] = catalog.classes_[column]
+    names = catalog.names if catalog is not None else {}
+
+    n = len(texts)
+    theme_id = np.array([code_of.get(t) for t in normalized], dtype=object)
+    theme_label = np.array([names.get(c) if c is not None else None for c in theme_id], dtype=object)
+    score = np.array([score_of.get(t, np.nan) for t in normalized], dtype=float)
+    is_content = np.array([t in analysed for t in normalized], dtype=bool)
+    source = np.where(is_content, "catalog", "no_comment").astype(object)
+
+    leftover = np.flatnonzero(is_content & pd.isna(theme_id))
+    leftover_texts = {normalized[i] for i in leftover}
     discovered = None
-    if len({str(texts[i]) for i in leftover}) >= MIN_COMMENTS_FOR_DISCOVERY:
-        discovered = ThemeDiscovery(n_themes=n_themes, random_state=random_state)
-        discovered.fit([texts[i] for i in leftover])
+    if len(leftover_texts) >= MIN_COMMENTS_FOR_DISCOVERY:
+        discovered = ThemeDiscovery(n_themes=n_themes, random_state=random_state, n_jobs=n_jobs)
+        discovered._fit_normalized(
+            [texts[i] for i in leftover], [normalized[i] for i in leftover],
+            tokens_of={t: analysed[t].tokens for t in leftover_texts}, tokenizer=tokenizer,
+        )
         labels = discovered.labels_
-        names = dict(zip(discovered.themes_["theme"], discovered.themes_["label"]))
+        theme_names = dict(zip(discovered.themes_["theme"], discovered.themes_["label"]))
         for row, label, theme_score in zip(leftover, labels, discovered.scores_):
             if label >= 0:
                 theme_id[row] = f"D{label + 1:02d}"
-                theme_label[row] = names[label]
+                theme_label[row] = theme_names[label]
                 score[row] = theme_score
                 source[row] = "discovery"
     for row in leftover:
         if source[row] == "catalog":  # left over and not discovered either
             source[row] = "unassigned"
+    if catalog is None:
+        score[leftover[source[leftover] == "unassigned"]] = np.nan
 
     assignments = pd.DataFrame(
         {
@@ -75,7 +119,8 @@ def assign_themes(texts, catalog=None, n_themes="auto", random_state=0):
             "theme_label": pd.Series(theme_label, dtype=object),
             "score": score,
             "source": pd.Series(source, dtype=object),
-        }
+        },
+        index=pd.RangeIndex(n),
     )
     return assignments, _summarise(assignments, catalog, discovered)
 
@@ -83,7 +128,7 @@ def assign_themes(texts, catalog=None, n_themes="auto", random_state=0):
 def _summarise(assignments, catalog, discovered):
     rows = []
     themed = assignments[assignments["theme_id"].notna()]
-    for code, name in catalog.names.items():
+    for code, name in (catalog.names if catalog is not None else {}).items():
         members = themed[themed["theme_id"] == code].sort_values("score", ascending=False, kind="stable")
         if len(members):
             representatives = list(dict.fromkeys(members["comment"].astype(str)))[:5]

@@ -282,19 +282,27 @@ class ThemeDiscovery(ClusterMixin, BaseEstimator):
         -------
         self
         """
-        rng = check_random_state(self.random_state)
         texts = list(X)
-        normalized = [normalize(t) for t in texts]
+        return self._fit_normalized(texts, [normalize(t) for t in texts])
+
+    def _fit_normalized(self, texts, normalized, tokens_of=None, tokenizer=None):
+        """Fit on normalised texts; ``tokens_of`` (text -> tokens) and a fitted
+        ``tokenizer`` let a caller that already tokenized the comments share them."""
+        rng = check_random_state(self.random_state)
         no_comment = {text: is_no_comment(text) for text in set(normalized)}
         counts = collections.Counter(t for t in normalized if not no_comment[t])
         unique = sorted(counts)  # sorted: independent of input order
         if len(unique) < 3:
             raise ValueError("ThemeDiscovery needs at least 3 distinct comments with content")
 
-        tokenizer = JapaneseTokenizer() if self.tokenizer is None else self.tokenizer
-        self.tokenizer_ = clone(tokenizer).set_params(n_jobs=self.n_jobs)
-        self.tokenizer_.fit([t for t in normalized if not no_comment[t]])
-        tokens = self.tokenizer_.transform(unique)
+        if tokens_of is not None and tokenizer is not None:
+            self.tokenizer_ = tokenizer
+            tokens = [list(tokens_of[t]) for t in unique]
+        else:
+            tokenizer = JapaneseTokenizer() if self.tokenizer is None else self.tokenizer
+            self.tokenizer_ = clone(tokenizer).set_params(n_jobs=self.n_jobs)
+            self.tokenizer_.fit([t for t in normalized if not no_comment[t]])
+            tokens = self.tokenizer_.transform(unique)
         self._fit_vectorizers(tokens, unique)
         views = self._views(tokens, unique)
 

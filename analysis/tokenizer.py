@@ -25,6 +25,7 @@ __all__ = [
     "load_phrases",
     "load_synonyms",
     "load_word_list",
+    "to_katakana",
     "tokenize",
 ]
 
@@ -56,6 +57,16 @@ _HONORIFIC_PREFIXES = frozenset(["御", "お", "ご"])
 _HONORIFIC_SUFFIXES = frozenset(["さん", "様", "さま", "ちゃん", "君", "くん", "殿", "氏", "達", "たち", "共", "ども", "方"])
 
 _tagger = None
+
+# Hiragana -> katakana, for reading (kana) strings of unknown words.
+_TO_KATAKANA = {code: code + 0x60 for code in range(ord("ぁ"), ord("ゖ") + 1)}
+# Index of the ``kana`` field (reading as written) in unidic-lite features.
+_KANA_FIELD = 17
+
+
+def to_katakana(text):
+    """``じてんしゃ`` -> ``ジテンシャ``; other characters unchanged (Latin lower-cased)."""
+    return _fold(text).translate(_TO_KATAKANA)
 
 
 def get_tagger():
@@ -168,7 +179,23 @@ class _Resources:
         return canonical
 
     def classify(self, feature_raw):
-        """Decide once what a morpheme with these UniDic features contributes."""
+        """Decide once what a morpheme contributes: (kind, key, written form, kana).
+
+        ``kana`` is the reading as written (``ジテンシャ`` for 自転車 and じてんしゃ
+        alike), a space for punctuation, None for unknown words (read from the
+        surface instead).
+        """
+        kind, key, written = self._classify(feature_raw)
+        fields = feature_raw.split(",", _KANA_FIELD + 1)
+        if fields[0] in ("補助記号", "空白"):
+            kana = " "
+        elif len(fields) > _KANA_FIELD and fields[_KANA_FIELD] not in ("", "*"):
+            kana = fields[_KANA_FIELD]
+        else:
+            kana = None
+        return (kind, key, written, kana)
+
+    def _classify(self, feature_raw):
         fields = feature_raw.split(",")
         pos1, pos2 = fields[0], fields[1]
         pos3 = fields[2] if len(fields) > 2 else "*"
@@ -309,10 +336,10 @@ class JapaneseTokenizer(TransformerMixin, BaseEstimator):
     # -- core --
 
     def _tokenize_normalized(self, text, resources, tagger):
-        """Tokens and (token, written form) pairs of one normalised text."""
-        keys, written_forms = [], []
+        """Tokens, their written forms and the kana reading of one normalised text."""
+        keys, written_forms, readings = [], [], []
         if not text:
-            return (), ()
+            return (), (), ""
         morphemes = resources.morphemes
         canonical = resources.canonical
         phrase_spans = None
@@ -342,6 +369,12 @@ class JapaneseTokenizer(TransformerMixin, BaseEstimator):
         position = 0
         phrase_end = None
         for node in tagger(text):
+            feature = node.feature_raw
+            info = morphemes.get(feature)
+            if info is None:
+                info = morphemes[feature] = resources.classify(feature)
+            kind, key, written, kana = info
+            readings.append(kana or to_katakana(node.surface))
             if phrase_spans is not None:
                 surface = node.surface
                 start = position + len(node.white_space)
@@ -362,11 +395,6 @@ class JapaneseTokenizer(TransformerMixin, BaseEstimator):
                         phrase_end = None
                     after_number = False
                     continue
-            feature = node.feature_raw
-            info = morphemes.get(feature)
-            if info is None:
-                info = morphemes[feature] = resources.classify(feature)
-            kind, key, written = info
             if kind == _SKIP:
                 continue
             if kind == _NUMBER:
@@ -391,7 +419,7 @@ class JapaneseTokenizer(TransformerMixin, BaseEstimator):
                 keys.append(key)
                 written_forms.append(written)
         flush()
-        return tuple(keys), tuple(written_forms)
+        return tuple(keys), tuple(written_forms), "".join(readings)
 
     def _counts(self):
         counts = getattr(self, "surface_counts_", None)
@@ -419,36 +447,69 @@ class JapaneseTokenizer(TransformerMixin, BaseEstimator):
             if len(cache) >= TEXT_CACHE_SIZE:
                 cache.clear()
             cache[normalized] = hit
-        keys, written_forms = hit
+        keys, written_forms, _ = hit
         self._counts().update(zip(keys, written_forms))
         self._display_cache = None
         return list(keys)
 
     def _tokenize_unique(self, texts):
-        """Tokenize distinct normalised texts, in parallel when worth it."""
+        """Tokenize distinct normalised texts, in parallel when worth it.
+
+        With ``n_jobs > 1`` this process takes one share itself and forked
+        workers the others: workers inherit the texts, the tagger and the
+        morpheme cache, and only receive index ranges and send back tokens.
+        """
         n_jobs = self.n_jobs if self.n_jobs and self.n_jobs > 0 else (os.cpu_count() or 1)
-        if n_jobs > 1 and len(texts) >= PARALLEL_MIN_TEXTS:
-            n_chunks = n_jobs * 2
-            size = -(-len(texts) // n_chunks)
-            chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
-            context = (
-                multiprocessing.get_context("fork")
-                if "fork" in multiprocessing.get_all_start_methods()
-                else None
-            )
-            with concurrent.futures.ProcessPoolExecutor(
-                max_workers=n_jobs,
-                mp_context=context,
-                initializer=_init_worker,
-                initargs=(self,),
-            ) as pool:
-                results = []
-                for part in pool.map(_tokenize_chunk, chunks):
-                    results.extend(part)
-            return results
         resources = self._resources()
         tagger = self._get_tagger()
+        fork = "fork" in multiprocessing.get_all_start_methods()
+        if n_jobs > 1 and len(texts) >= PARALLEL_MIN_TEXTS and fork:
+            global _worker_state
+            size = -(-len(texts) // n_jobs)
+            bounds = [(start, min(start + size, len(texts))) for start in range(0, len(texts), size)]
+            _worker_state = (self, texts)
+            try:
+                with concurrent.futures.ProcessPoolExecutor(
+                    max_workers=len(bounds) - 1, mp_context=multiprocessing.get_context("fork")
+                ) as pool:
+                    futures = [pool.submit(_tokenize_range, start, end) for start, end in bounds[1:]]
+                    start, end = bounds[0]
+                    results = [self._tokenize_normalized(text, resources, tagger) for text in texts[start:end]]
+                    for future in futures:
+                        results.extend(future.result())
+            finally:
+                _worker_state = None
+            return results
         return [self._tokenize_normalized(text, resources, tagger) for text in texts]
+
+    def analyze(self, texts, weights=None):
+        """Tokens and kana reading of distinct, already normalised texts.
+
+        The building block shared by the catalog and discovery: tokenize once,
+        use twice. Display-form counts are updated (``weights`` = how many
+        comments each text stands for, default 1).
+
+        Parameters
+        ----------
+        texts : list of str
+            Distinct outputs of :func:`analysis.text.normalize`.
+        weights : list of int, optional
+
+        Returns
+        -------
+        list of (tuple of str, str)
+            ``(tokens, reading)`` per text; the reading is in katakana with
+            spaces at punctuation.
+        """
+        texts = list(texts)
+        weights = [1] * len(texts) if weights is None else list(weights)
+        results = self._tokenize_unique(texts)
+        counts = self._counts()
+        for (keys, written_forms, _), times in zip(results, weights):
+            for pair in zip(keys, written_forms):
+                counts[pair] += times
+        self._display_cache = None
+        return [(keys, reading) for keys, _, reading in results]
 
     def transform(self, X):
         """Tokenize many comments; identical texts are tokenized once.
@@ -477,7 +538,7 @@ class JapaneseTokenizer(TransformerMixin, BaseEstimator):
         tokenized = dict(zip(unique, self._tokenize_unique(unique)))
         counts = self._counts()
         for text, times in multiplicity.items():
-            keys, written_forms = tokenized[text]
+            keys, written_forms, _ = tokenized[text]
             for pair in zip(keys, written_forms):
                 counts[pair] += times
         self._display_cache = None
@@ -547,19 +608,15 @@ class JapaneseTokenizer(TransformerMixin, BaseEstimator):
         return tags
 
 
-_worker_tokenizer = None
+# (tokenizer, texts) set just before forking workers, which inherit it.
+_worker_state = None
 
 
-def _init_worker(tokenizer):
-    global _worker_tokenizer
-    _worker_tokenizer = tokenizer
-
-
-def _tokenize_chunk(texts):
-    tokenizer = _worker_tokenizer
+def _tokenize_range(start, end):
+    tokenizer, texts = _worker_state
     resources = tokenizer._resources()
     tagger = tokenizer._get_tagger()
-    return [tokenizer._tokenize_normalized(text, resources, tagger) for text in texts]
+    return [tokenizer._tokenize_normalized(text, resources, tagger) for text in texts[start:end]]
 
 
 _default_tokenizer = None

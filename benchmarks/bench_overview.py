@@ -37,6 +37,9 @@ from survey_app.models import Facility, User  # noqa: E402
 from survey_app.timeutil import fiscal_year_of, to_tokyo, utcnow  # noqa: E402
 
 TARGET_SECONDS = 0.5
+# A covering index for the overview's GROUP BY (proposed migration; see the final report).
+PROPOSED_INDEX = ("CREATE INDEX IF NOT EXISTS ix_responses_fiscal_year_facility_cover ON responses "
+                  "(fiscal_year, facility_id, submitted_at, satisfaction, establishment)")
 TARGET_RATIO = 2.0
 DEV_COMMENTS = REPO.parent / "shared" / "data" / "dev_comments.csv"
 FALLBACK_COMMENTS = ("親切に対応してくれるのでとても満足しています。", "求人検索端末を増設してほしい。",
@@ -182,6 +185,8 @@ def main(argv=None) -> int:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="100 000 responses")
     parser.add_argument("--keep", metavar="PATH", help="use (and keep) this SQLite file; reuse it if filled")
+    parser.add_argument("--no-proposed-index", action="store_true",
+                        help="do not also measure with the proposed covering index")
     args = parser.parse_args(argv)
     responses = 100_000 if args.quick else args.responses
 
@@ -222,19 +227,40 @@ def main(argv=None) -> int:
                     "sum(establishment IN (1, 2)) FROM responses WHERE fiscal_year = :fy "
                     "GROUP BY facility_id, month"), {"fy": fiscal_year}).fetchall()
 
-        page_median, page_times = timed(page, args.runs)
-        bare_median, _ = timed(bare, args.runs)
-        sql_median, _ = timed(bare_sql, args.runs)
-        ratio = page_median / bare_median
+        def measure(label):
+            from survey_app.reports import queries
+
+            queries._THEME_CACHE.clear()
+            started = time.perf_counter()
+            page()
+            cold = time.perf_counter() - started
+            page_median, page_times = timed(page, args.runs)
+            bare_median, _ = timed(bare, args.runs)
+            sql_median, _ = timed(bare_sql, args.runs)
+            ratio = page_median / bare_median
+            print(f"-- {label}")
+            print(f"overview page  GET /reports/?fy={fiscal_year}: median {page_median * 1000:.0f} ms "
+                  f"(runs: {', '.join(f'{t * 1000:.0f}' for t in page_times)}; first view after a new "
+                  f"theme run, cold theme cache: {cold * 1000:.0f} ms)")
+            print(f"bare aggregate aggregate_counts(by=facility_code, month): median {bare_median * 1000:.0f} ms "
+                  f"(raw SQL GROUP BY: {sql_median * 1000:.0f} ms)")
+            print(f"ratio page / bare aggregate: {ratio:.2f}  "
+                  f"(targets: page < {TARGET_SECONDS} s, ratio ≤ {TARGET_RATIO})")
+            ok = page_median < TARGET_SECONDS and ratio <= TARGET_RATIO
+            print("result:", "OK" if ok else "SLOWER THAN TARGET")
+            return ok
+
         print(f"database: {total:,} responses ({year_rows:,} in fiscal year {fiscal_year}), "
               f"{facilities} facilities; {how}")
-        print(f"overview page  GET /reports/?fy={fiscal_year}: median {page_median * 1000:.0f} ms "
-              f"(runs: {', '.join(f'{t * 1000:.0f}' for t in page_times)})")
-        print(f"bare aggregate aggregate_counts(by=facility_code, month): median {bare_median * 1000:.0f} ms "
-              f"(raw SQL GROUP BY: {sql_median * 1000:.0f} ms)")
-        print(f"ratio page / bare aggregate: {ratio:.2f}  (targets: page < {TARGET_SECONDS} s, ratio ≤ {TARGET_RATIO})")
-        ok = page_median < TARGET_SECONDS and ratio <= TARGET_RATIO
-        print("result:", "OK" if ok else "SLOWER THAN TARGET")
+        with app.app_context():
+            indexes = {row[1] for row in db.session.execute(sa.text("PRAGMA index_list(responses)"))}
+        ok = measure("schema as migrated (" + ", ".join(sorted(i for i in indexes if i.startswith("ix_"))) + ")")
+        if not args.no_proposed_index and "ix_responses_fiscal_year_facility_cover" not in indexes:
+            with app.app_context(), db.engine.begin() as connection:
+                connection.execute(sa.text(PROPOSED_INDEX))
+                connection.execute(sa.text("ANALYZE"))
+            # Informational only: the exit status reflects the schema as migrated.
+            measure("with the proposed covering index: " + PROPOSED_INDEX)
         return 0 if ok else 1
 
 

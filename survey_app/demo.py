@@ -17,7 +17,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import click
 import numpy as np
@@ -43,6 +43,9 @@ TOKYO_OFFSET = np.timedelta64(9, "h")
 
 GROUPS = tuple(choice.value for choice in RESPONDENT_GROUP.choices)
 SERVICE_VALUES = tuple(choice.value for choice in SERVICES.choices)
+# JSON text of each services bit mask, as SQLAlchemy's JSON type writes it on SQLite.
+SERVICES_JSON = [json.dumps([v for bit, v in enumerate(SERVICE_VALUES) if mask >> bit & 1])
+                 for mask in range(1 << len(SERVICE_VALUES))]
 THEMES = material.PRAISE + material.REQUEST
 PRAISE_COUNT = len(material.PRAISE)
 
@@ -118,6 +121,7 @@ class DemoRows:
     establishment: np.ndarray
     respondent_group: list
     services: list  # lists of choice values, questionnaire order
+    service_mask: np.ndarray  # the same as bits (1 << index in SERVICE_VALUES)
     comment: list
     content_hash: list
 
@@ -167,8 +171,17 @@ def _facility_first_day(facility: Facility) -> date:
     return max(start, facility.start_date) if facility.start_date else start
 
 
-def _uuid_strings(seed: int, n: int) -> list[str]:
-    return [str(uuid.uuid5(UUID_NAMESPACE, f"{seed}:{i}")) for i in range(n)]
+def demo_uuids(seed: int, n: int) -> list[str]:
+    """Return str(uuid.uuid5(UUID_NAMESPACE, f"{seed}:{i}")) for i < n, without UUID objects."""
+    sha1, namespace = hashlib.sha1, UUID_NAMESPACE.bytes
+    out = []
+    for i in range(n):
+        digest = bytearray(sha1(namespace + f"{seed}:{i}".encode()).digest()[:16])
+        digest[6] = digest[6] & 0x0F | 0x50
+        digest[8] = digest[8] & 0x3F | 0x80
+        h = digest.hex()
+        out.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
+    return out
 
 
 class CommentWriter:
@@ -181,6 +194,9 @@ class CommentWriter:
     def __init__(self, seed: int):
         self.random = random.Random(f"survey-demo-comments:{seed}")
         self.themes = [self._compile(material.THEMES[key]) for key in THEMES]
+        self.openings = [material.THEMES[key].get("openings")
+                         or material.OPENINGS["praise" if key in material.PRAISE else "request"]
+                         for key in THEMES]
 
     def _compile(self, theme: dict) -> list:
         slots = {**material.SHARED_SLOTS, **theme["slots"]}
@@ -223,7 +239,7 @@ class CommentWriter:
         text, kana = self.body(first)
         if kana and second is None:
             return text + r.choice(("", "", "。", "！"))
-        text = r.choice(material.OPENINGS[kind]) + text
+        text = r.choice(self.openings[first]) + text
         if second is not None:
             second_kind = "praise" if second < PRAISE_COUNT else "request"
             second_text, _ = self.body(second)
@@ -334,33 +350,39 @@ def generate_demo_rows(facilities: list[Facility], n: int, seed: int, today: dat
     s = satisfaction - 1
     has_comment = rng_comment.random(n) < COMMENT_RATE[s]
     non_informative = has_comment & (rng_comment.random(n) < NON_INFORMATIVE_RATE[s])
-    themed = has_comment & ~non_informative
+    themed = np.flatnonzero(has_comment & ~non_informative)
+    k = len(themed)
     theme_weight = np.tile([PRAISE_WEIGHT[t] for t in material.PRAISE]
-                           + [REQUEST_WEIGHT[t] for t in material.REQUEST], (n, 1))
-    group_names = np.array(GROUPS)[group]
+                           + [REQUEST_WEIGHT[t] for t in material.REQUEST], (k, 1))
+    t_group, t_used = np.array(GROUPS)[group[themed]], used[themed]
     theme_weight[:, THEMES.index("one_stop")] *= np.where(
-        np.isin(group_names, ["welfare", "parenting", "disability"]) | used[:, 2], 4.0, 1.0)
-    theme_weight[:, THEMES.index("application_support")] *= np.where(used[:, 3], 3.0, 1.0)
-    theme_weight[:, THEMES.index("terminals")] *= np.where(used[:, 1], 2.5, 1.0)
-    theme_weight[:, THEMES.index("few_jobs")] *= np.where(
-        np.isin(group_names, ["middle_aged", "disability"]), 1.6, 1.0)
-    theme_weight[:, THEMES.index("opening_hours")] *= np.where(
-        np.isin(group_names, ["parenting", "youth"]), 1.5, 1.0)
-    praise_first = rng_comment.random(n) < PRAISE_RATE[s]
+        np.isin(t_group, ["welfare", "parenting", "disability"]) | t_used[:, 2], 4.0, 1.0)
+    theme_weight[:, THEMES.index("application_support")] *= np.where(t_used[:, 3], 3.0, 1.0)
+    theme_weight[:, THEMES.index("terminals")] *= np.where(t_used[:, 1], 2.5, 1.0)
+    theme_weight[:, THEMES.index("few_jobs")] *= np.where(np.isin(t_group, ["middle_aged", "disability"]), 1.6, 1.0)
+    theme_weight[:, THEMES.index("opening_hours")] *= np.where(np.isin(t_group, ["parenting", "youth"]), 1.5, 1.0)
+    praise_first = rng_comment.random(k) < PRAISE_RATE[s[themed]]
     first_theme = _pick(rng_comment, theme_weight, praise_first)
-    two = themed & (rng_comment.random(n) < SECOND_THEME_RATE)
-    second_praise = np.where(praise_first, rng_comment.random(n) < 0.45, rng_comment.random(n) < 0.4)
-    theme_weight[np.arange(n), first_theme] = 0.0
+    two = rng_comment.random(k) < SECOND_THEME_RATE
+    second_praise = np.where(praise_first, rng_comment.random(k) < 0.45, rng_comment.random(k) < 0.4)
+    theme_weight[np.arange(k), first_theme] = 0.0
     second_theme = _pick(rng_comment, theme_weight, second_praise)
+    del theme_weight, t_group, t_used
 
     writer = CommentWriter(seed)
     comments: list = [None] * n
-    for i in tqdm(np.flatnonzero(has_comment).tolist(), desc="comments", unit="rows",
-                  file=sys.stderr, disable=None if progress else True, mininterval=1.0):
-        if non_informative[i]:
+    bar = tqdm(total=int(has_comment.sum()), desc="comments", unit="rows", file=sys.stderr,
+               disable=None if progress else True, mininterval=1.0)
+    with bar:
+        for i in np.flatnonzero(non_informative).tolist():
             comments[i] = writer.non_informative()
-        else:
-            comments[i] = writer.comment(int(first_theme[i]), int(second_theme[i]) if two[i] else None)
+        bar.update(int(non_informative.sum()))
+        for j, (i, first_t, second_t, both) in enumerate(zip(
+                themed.tolist(), first_theme.tolist(), second_theme.tolist(), two.tolist())):
+            comments[i] = writer.comment(first_t, second_t if both else None)
+            if j % 10_000 == 9_999:
+                bar.update(10_000)
+        bar.update(k % 10_000)
 
     service_lists = [[v for bit, v in enumerate(SERVICE_VALUES) if mask >> bit & 1]
                      for mask in range(1 << len(SERVICE_VALUES))]
@@ -368,16 +390,17 @@ def generate_demo_rows(facilities: list[Facility], n: int, seed: int, today: dat
                     for g, answered in zip(np.array(GROUPS, dtype=object)[group].tolist(),
                                            group_answered.tolist())]
     rows = DemoRows(
-        client_uuid=_uuid_strings(seed, n),
+        client_uuid=demo_uuids(seed, n),
         facility_id=np.array([f.id for f in facilities], dtype=np.int64)[fac],
         submitted_at=submitted, received_at=received, fiscal_year=fiscal_year,
         satisfaction=satisfaction, establishment=establishment,
         respondent_group=group_values,
-        services=[service_lists[m] for m in service_mask.tolist()],
+        services=[service_lists[m] for m in service_mask.tolist()], service_mask=service_mask,
         comment=comments, content_hash=[],
     )
-    codes = [facilities[i].code for i in fac.tolist()]
-    rows.content_hash = [answers_digest(code, rows.answers(i)) for i, code in enumerate(codes)]
+    rows.content_hash = content_hashes(
+        [facilities[i].code for i in fac.tolist()], rows.satisfaction.tolist(), rows.establishment.tolist(),
+        group_values, service_mask.tolist(), service_lists, comments)
     return rows
 
 
@@ -391,10 +414,26 @@ def _pick(rng: np.random.Generator, weight: np.ndarray, praise: np.ndarray) -> n
     return np.minimum((target[:, None] >= cum).sum(axis=1), len(THEMES) - 1)
 
 
-def answers_digest(facility_code: str, answers: dict) -> str:
-    """Return survey_app.answers.content_hash for a facility code (same payload, same digest)."""
-    payload = json.dumps({"facility": facility_code, "answers": answers}, sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(payload.encode()).hexdigest()
+def content_hashes(codes, satisfaction, establishment, groups, service_masks, service_lists,
+                   comments) -> list[str]:
+    """Return survey_app.answers.content_hash for each row, a few times faster.
+
+    Builds the same text as ``json.dumps({"facility": …, "answers": …}, sort_keys=True,
+    ensure_ascii=False)`` from pre-encoded pieces; tests compare it with content_hash.
+    """
+    dumps, sha256 = json.dumps, hashlib.sha256
+    code_json = {code: dumps(code, ensure_ascii=False) for code in set(codes)}
+    group_json = {g: dumps(g) for g in (*GROUPS, None)}
+    services_json = [dumps(services, ensure_ascii=False) for services in service_lists]
+    out = []
+    for code, sat, est, group, mask, comment in zip(codes, satisfaction, establishment, groups,
+                                                    service_masks, comments):
+        text = "null" if comment is None else dumps(comment, ensure_ascii=False)
+        payload = (f'{{"answers": {{"comment": {text}, "establishment": {est}, '
+                   f'"respondent_group": {group_json[group]}, "satisfaction": {sat}, '
+                   f'"services": {services_json[mask]}}}, "facility": {code_json[code]}}}')
+        out.append(sha256(payload.encode()).hexdigest())
+    return out
 
 
 INSERT_COLUMNS = ("client_uuid", "facility_id", "device_id", "form_version", "source", "submitted_at",
@@ -412,7 +451,7 @@ def _chunk_rows(rows: DemoRows, start: int, stop: int, native_sqlite: bool) -> l
     if native_sqlite:
         submitted = _sqlite_datetimes(rows.submitted_at[sl])
         received = _sqlite_datetimes(rows.received_at[sl])
-        services = [json.dumps(s) for s in rows.services[sl]]
+        services = [SERVICES_JSON[m] for m in rows.service_mask[sl].tolist()]
     else:
         submitted = rows.submitted_at[sl].astype("datetime64[us]").tolist()
         received = rows.received_at[sl].astype("datetime64[us]").tolist()
@@ -428,18 +467,20 @@ def _chunk_rows(rows: DemoRows, start: int, stop: int, native_sqlite: bool) -> l
             for u, f, sub, rec, fy, sat, est, g, sv, c, h in columns]
 
 
-def _same_as_stored(connection, rows: DemoRows) -> bool:
-    """Tell whether the stored demo rows are exactly the generated ones."""
-    stored = connection.execute(
-        select(Response.client_uuid, Response.content_hash, Response.submitted_at, Response.received_at,
-               Response.facility_id)
-        .where(Response.source == DEMO_SOURCE)).all()
-    if len(stored) != len(rows):
-        return False
-    generated = set(zip(rows.client_uuid, rows.content_hash,
-                        rows.submitted_at.astype("datetime64[us]").tolist(),
-                        rows.received_at.astype("datetime64[us]").tolist(), rows.facility_id.tolist()))
-    return generated == set(map(tuple, stored))
+def _same_as_stored(connection, rows: DemoRows, chunk_rows: int = CHUNK_ROWS) -> bool:
+    """Tell whether the stored demo rows are exactly the generated ones, in the same order."""
+    columns = [Response.__table__.c[name] for name in INSERT_COLUMNS]
+    # On the statement, not the connection: Connection.execution_options changes the connection.
+    result = connection.execute(select(*columns).where(Response.source == DEMO_SOURCE)
+                                .order_by(Response.id).execution_options(yield_per=chunk_rows))
+    start = 0
+    for stored in result.partitions():
+        stop = min(start + len(stored), len(rows))
+        if [tuple(row) for row in stored] != [tuple(d.values()) for d in _chunk_rows(rows, start, stop, False)]:
+            result.close()
+            return False
+        start += len(stored)
+    return start == len(rows)
 
 
 def write_demo_rows(rows: DemoRows, progress: bool = False, native_sqlite: bool | None = None,
@@ -458,12 +499,14 @@ def write_demo_rows(rows: DemoRows, progress: bool = False, native_sqlite: bool 
         if existing == len(rows) and _same_as_stored(connection, rows):
             connection.rollback()
             return 0, False
+        connection.rollback()  # end the read's implicit transaction before our own
         with connection.begin():
             connection.execute(delete(Response).where(Response.source == DEMO_SOURCE))
         if engine.dialect.name == "sqlite":
             # Room for the indexes while loading; restored afterwards (pooled connection).
             cache_size = connection.exec_driver_sql("PRAGMA cache_size").scalar()
             connection.exec_driver_sql("PRAGMA cache_size=-131072")
+            connection.commit()
         statement = insert(Response.__table__)
         native_sql = (f"INSERT INTO responses ({', '.join(INSERT_COLUMNS)}) "
                       f"VALUES ({', '.join('?' * len(INSERT_COLUMNS))})")

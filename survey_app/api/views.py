@@ -7,6 +7,7 @@ from ..answers import (ConflictError, is_stored, parse_client_uuid, parse_submit
                        recent_submissions, store_response, validate_answers)
 from ..devices import device_for_token
 from ..extensions import csrf, db
+from ..facilities import CODE_PATTERN
 from ..models import Facility
 from ..questionnaire import FORM_VERSION, as_json
 from . import bp
@@ -47,8 +48,12 @@ def _field_errors(body: dict) -> tuple[list[dict], dict]:
     parsed["id"] = parse_client_uuid(body.get("id"))
     if parsed["id"] is None:
         errors.append({"field": "id", "message": "id にはUUIDを指定してください。"})
-    if not isinstance(body.get("facility"), str) or not body.get("facility"):
-        errors.append({"field": "facility", "message": "facility に施設コードを指定してください。"})
+    facility_code = body.get("facility")
+    # Checked against the code pattern before any query: a lone surrogate cannot even be encoded.
+    if not isinstance(facility_code, str) or not CODE_PATTERN.fullmatch(facility_code):
+        errors.append({"field": "facility", "message": "facility に施設コード（英小文字・数字・ハイフン）を指定してください。"})
+    else:
+        parsed["facility_code"] = facility_code
     form_version = body.get("form_version", FORM_VERSION)
     if isinstance(form_version, bool) or not isinstance(form_version, int) or not 1 <= form_version <= FORM_VERSION:
         errors.append({"field": "form_version", "message": "知らない質問票の版です。"})
@@ -80,9 +85,9 @@ def submit_response():
                       [{"field": "body", "message": "JSONとして読めません。"}])
     errors, parsed = _field_errors(body)
     facility = None
-    if isinstance(body.get("facility"), str):
-        facility = (device.facility if body["facility"] == device.facility.code else
-                    db.session.scalar(select(Facility).where(Facility.code == body["facility"])))
+    if code := parsed.get("facility_code"):
+        facility = (device.facility if code == device.facility.code else
+                    db.session.scalar(select(Facility).where(Facility.code == code)))
         if facility is None:
             errors.append({"field": "facility", "message": "その施設コードはありません。"})
     if errors:

@@ -5,9 +5,9 @@ consultation and one-stop welfare + work support, requests for more job-search t
 more counsellors and holiday opening. It is deliberately *not* the held-out labelled set in
 ``shared/data/dev_comments.csv``; do not copy wording from there.
 
-A comment is composed as ``opening + body [+ joiner + body] [+ closing]``. A body is a template
-whose ``{slot}`` placeholders are filled from the theme's own slots or from ``SHARED_SLOTS``.
-Bodies end without punctuation; the composer adds it. Themes are chosen by the respondent's
+A comment is composed as ``opening + body [+ joiner + body] [+ closing]``. A theme may name
+its own ``openings``. A body is a template whose ``{slot}`` placeholders are filled from the
+theme's own slots or from ``SHARED_SLOTS``. Bodies end without punctuation; the composer adds it. Themes are chosen by the respondent's
 satisfaction (``PRAISE`` vs ``REQUEST`` weights below), so unhappy respondents write complaints
 more often.
 """
@@ -86,6 +86,8 @@ THEMES = {
     },
     "found_job": {
         "label": "就職できた",
+        # "いつも" and the like do not go with news told once.
+        "openings": ("", "", "", "", "ご報告です。", "報告です。", "何度も通いましたが、", "長かったですが、"),
         "templates": (
             "おかげさまで{job}に{hired}",
             "おかげさまで{job}に{hired}",
@@ -177,7 +179,7 @@ THEMES = {
     "application_support": {
         "label": "応募書類・面接の支援",
         "templates": (
-            "{document}の書き方を{kindly}教えてもらえました",
+            "{document}の書き方を{kindly}アドバイスしてもらいました",
             "{document}を添削してもらい、{result}",
             "{document}を添削してもらい、{result}",
             "模擬面接で{point}を練習できて{helpful}",
@@ -231,7 +233,7 @@ THEMES = {
             "次の予約が{later}になってしまいました",
             "担当が毎回変わるので、同じ人に続けて相談したいです",
             "混んでいる日は{wait_time}待ちになるので、人を増やして{request}",
-            "まちじかんがながい",
+            "まつじかんがながすぎる",
         ),
         "slots": {
             "counsellor": ("相談員", "相談員", "窓口の相談員", "職員", "相談できる人", "スタッフ", "窓口の人"),
@@ -315,7 +317,7 @@ REQUEST = ("terminals", "staffing", "opening_hours", "few_jobs", "facility")
 
 OPENINGS = {
     "praise": ("", "", "", "", "", "", "いつも", "今日も", "初めて利用しましたが、", "何度か通っていますが、",
-               "久しぶりに来ましたが、", "毎回", "前回に続き", "友人に勧められて来ましたが、", "今日は"),
+               "久しぶりに来ましたが、", "友人に勧められて来ましたが、", "今日は"),
     "request": ("", "", "", "", "", "要望です。", "一つお願いがあります。", "正直なところ、",
                 "前から思っていましたが、", "毎回思うのですが、", "意見です。", "お願いです。"),
 }

@@ -98,8 +98,8 @@ def interval_strip(rate: float, low: float, high: float, n: int, *, floor: float
     return _svg(width, height, title, desc, body, "chart--strip")
 
 
-def interval_plot(rows: Sequence[dict], *, title: str, width: int = 640,
-                  label_width: int = 190) -> Markup:
+def interval_plot(rows: Sequence[dict], *, title: str, width: int = 720,
+                  label_width: int = 170) -> Markup:
     """Several labelled intervals on one 0.5–1.0 (or wider) axis, with the 90% line.
 
     Each row: ``label``, ``rate``, ``low``, ``high``, ``n``, optional ``highlight`` (bool);
@@ -147,7 +147,7 @@ def interval_plot(rows: Sequence[dict], *, title: str, width: int = 640,
 
 # ---------------------------------------------------------------------------- trends
 
-def trend_chart(months: Sequence[dict], *, title: str, width: int = 640, height: int = 260) -> Markup:
+def trend_chart(months: Sequence[dict], *, title: str, width: int = 720, height: int = 270) -> Markup:
     """Monthly responses as bars (left axis) and satisfaction as a line (right axis).
 
     Each month: ``month`` ("YYYY-MM"), ``n``, ``rate`` (None when suppressed), ``low``, ``high``.
@@ -171,8 +171,12 @@ def trend_chart(months: Sequence[dict], *, title: str, width: int = 640, height:
         y = y_n(value)
         body.append(f'<line x1="{left}" y1="{_num(y)}" x2="{right}" y2="{_num(y)}" stroke="{GRID}" stroke-width="1"/>')
         body.append(_text(left - 6, y + 4, f"{int(value):,}", 11, "end", MUTED))
-        rate_value = floor + (1.0 - floor) * step / 4
-        body.append(_text(right + 6, y_rate(rate_value) + 4, percent(rate_value, 0), 11, "start", ACCENT))
+    for step in range(int(round((1.0 - floor) * 10)) + 1):
+        rate_value = floor + step / 10
+        body.append(f'<line x1="{right}" y1="{_num(y_rate(rate_value))}" x2="{right + 4}" '
+                    f'y2="{_num(y_rate(rate_value))}" stroke="{ACCENT}" stroke-width="1"/>')
+        body.append(_text(right + 7, y_rate(rate_value) + 4, percent(rate_value, 0), 11, "start", ACCENT))
+    body.append(f'<line x1="{right}" y1="{top}" x2="{right}" y2="{bottom}" stroke="{ACCENT}" stroke-width="1"/>')
     body.append(f'<line x1="{left}" y1="{_num(y_rate(TARGET_RATE))}" x2="{right}" '
                 f'y2="{_num(y_rate(TARGET_RATE))}" stroke="{TARGET}" stroke-width="1.5" stroke-dasharray="4 3"/>')
     points, parts = [], []
@@ -279,7 +283,7 @@ def share_sparkline(months: Sequence[dict], *, name: str, width: int = 132, heig
 
 # ---------------------------------------------------------------------------- distributions
 
-def distribution_bars(satisfaction: dict, establishment: dict, *, width: int = 640) -> Markup:
+def distribution_bars(satisfaction: dict, establishment: dict, *, width: int = 720) -> Markup:
     """100% stacked bars of the four answers to both questions, with a legend per bar."""
     questions = ((SATISFACTION, satisfaction, "満足度"), (ESTABLISHMENT, establishment, "施設ができてよかったか"))
     left, right = 170, width - 10

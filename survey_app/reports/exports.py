@@ -194,7 +194,8 @@ def overview_workbook(data: queries.Overview) -> Workbook:
     theme_rows = []
     if data.run:
         all_themes = queries.top_themes_by_facility(data.run["id"], data.fiscal_year,
-                                                    [row.facility.id for row in data.rows], limit=None)
+                                                    [row.facility.id for row in data.rows], limit=None,
+                                                    restricted=data.restricted)
         for row in data.rows:
             for theme in all_themes.get(row.facility.id, []):
                 theme_rows.append([row.facility.code, row.facility.name, theme["code"], theme["label"],

@@ -8,6 +8,9 @@ exports and the notebooks agree to the digit.
 from __future__ import annotations
 
 import math
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -133,6 +136,7 @@ class Overview:
     establishment_summary: dict
     totals: dict
     run: dict | None
+    restricted: bool = False
 
 
 def overview(fiscal_year: int, facilities: list[Facility], *, restricted: bool,
@@ -162,7 +166,8 @@ def overview(fiscal_year: int, facilities: list[Facility], *, restricted: bool,
     for record in rate_records(monthly, ("facility_code", "month")):
         months_by_code.setdefault(record["facility_code"], {})[record["month"]] = record
     run = latest_run(db.engine)
-    themes = (top_themes_by_facility(run["id"], fiscal_year, [f.id for f in facilities])
+    themes = (top_themes_by_facility(run["id"], fiscal_year, [f.id for f in facilities],
+                                     restricted=restricted)
               if run and with_themes and facilities else {})
     rows = [FacilityRow(facility=f, figures=by_code[f.code],
                         months=monthly_series(months_by_code.get(f.code, {}), fiscal_year),
@@ -176,12 +181,28 @@ def overview(fiscal_year: int, facilities: list[Facility], *, restricted: bool,
         establishment_summary=national_summary(rates, "establishment"),
         totals=_rate_record(rates_from_counts(all_counts, min_n=MIN_N).iloc[0]),
         run=run,
+        restricted=restricted,
     )
 
 
-def top_themes_by_facility(run_id: int, fiscal_year: int, facility_ids: list[int],
-                           limit: int = TOP_THEMES) -> dict[int, list[dict]]:
-    """Return each facility's most frequent themes in a year: {facility_id: [{code, label, count, share}]}."""
+# Theme counts depend only on the run (its rows never change) and the fiscal year, so they are
+# cached per run: the overview need not join a million theme rows on every view. Entries
+# expire after a while anyway, in case responses are deleted.
+_THEME_CACHE: OrderedDict = OrderedDict()
+_THEME_CACHE_LOCK = threading.Lock()
+THEME_CACHE_SIZE = 32
+THEME_CACHE_SECONDS = 600
+
+
+def _theme_counts(run_id: int, fiscal_year: int, facility_ids: tuple[int, ...] | None) -> dict:
+    """{facility_id: [(theme_code, count), …] by count} for a run and year, from SQL (cached)."""
+    key = (str(db.engine.url), run_id, fiscal_year, facility_ids)
+    now = time.monotonic()
+    with _THEME_CACHE_LOCK:
+        cached = _THEME_CACHE.get(key)
+        if cached and now - cached[0] < THEME_CACHE_SECONDS:
+            _THEME_CACHE.move_to_end(key)
+            return cached[1]
     r, rt = Response.__table__.c, ResponseTheme.__table__.c
     statement = (
         sa.select(r.facility_id, rt.theme_code, sa.func.count().label("count"))
@@ -189,16 +210,36 @@ def top_themes_by_facility(run_id: int, fiscal_year: int, facility_ids: list[int
         .where(rt.run_id == run_id, rt.theme_code.is_not(None), r.fiscal_year == fiscal_year)
         .group_by(r.facility_id, rt.theme_code)
     )
-    if len(facility_ids) < 200:
+    if facility_ids is not None:
         statement = statement.where(r.facility_id.in_(facility_ids))
-    labels = theme_labels(run_id)
     grouped: dict[int, list] = {}
     for facility_id, code, count in db.session.execute(statement):
         grouped.setdefault(facility_id, []).append((code, int(count)))
-    result = {}
-    for facility_id, items in grouped.items():
-        total = sum(count for _, count in items)
+    for items in grouped.values():
         items.sort(key=lambda item: (-item[1], item[0]))
+    with _THEME_CACHE_LOCK:
+        _THEME_CACHE[key] = (now, grouped)
+        while len(_THEME_CACHE) > THEME_CACHE_SIZE:
+            _THEME_CACHE.popitem(last=False)
+    return grouped
+
+
+def top_themes_by_facility(run_id: int, fiscal_year: int, facility_ids: list[int],
+                           limit: int | None = TOP_THEMES, restricted: bool = True) -> dict[int, list[dict]]:
+    """Each facility's most frequent themes in a year: {facility_id: [{code, label, count, share}]}.
+
+    `share` is the theme's count over the facility's comments that got a theme (the
+    denominator of `analysis.satisfaction.theme_shares`). With `restricted` False the counts
+    of every facility are read (and cached) once and the listed ones picked from them.
+    """
+    grouped = _theme_counts(run_id, fiscal_year, tuple(sorted(facility_ids)) if restricted else None)
+    labels = theme_labels(run_id)
+    result = {}
+    for facility_id in facility_ids:
+        items = grouped.get(facility_id)
+        if not items:
+            continue
+        total = sum(count for _, count in items)
         result[facility_id] = [{"code": code, "label": labels.get(code, code), "count": count,
                                 "share": count / total} for code, count in items[:limit]]
     return result

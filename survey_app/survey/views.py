@@ -16,6 +16,7 @@ from ..answers import (ConflictError, parse_client_uuid, recent_submissions, sto
 from ..devices import (complete_enrollment, device_cookie_value, device_for_enrollment_code,
                        device_from_cookie)
 from ..extensions import db
+from ..facilities import CODE_PATTERN
 from ..models import Facility, Response
 from ..questionnaire import COMMENT, QUESTIONS
 from ..timeutil import utcnow
@@ -76,7 +77,8 @@ def enrolled_device_required(view):
 
     @wraps(view)
     def wrapped(facility_code: str, **kwargs):
-        facility = db.session.scalar(select(Facility).where(Facility.code == facility_code))
+        facility = (db.session.scalar(select(Facility).where(Facility.code == facility_code))
+                    if CODE_PATTERN.fullmatch(facility_code) else None)
         if facility is None:
             return _message_page("unknown_facility", 404)
         device = device_from_cookie()

@@ -19,7 +19,7 @@ from survey_app.extensions import db
 from survey_app.facilities import load_shipped_facilities
 from survey_app.models import Facility
 
-from ..conftest import ARTIFACTS_DIR, REPO_ROOT
+from ..conftest import ARTIFACTS_DIR
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -31,13 +31,46 @@ PHONE = {"viewport": {"width": 375, "height": 667}, "has_touch": True, "is_mobil
 
 
 def axe_script_path() -> Path:
-    """Return axe-core from npm's node_modules, or the copy bundled with axe-playwright-python."""
-    npm_copy = REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"
-    if npm_copy.exists():
-        return npm_copy
+    """Return the axe-core script bundled with axe-playwright-python (PyPI: no npm needed)."""
     import axe_playwright_python
 
     return Path(axe_playwright_python.__file__).parent / "axe.min.js"
+
+
+def collect_csp_violations(page) -> list[str]:
+    """Start collecting the page's Content-Security-Policy violation messages."""
+    messages: list[str] = []
+    page.on("console", lambda message: messages.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    return messages
+
+
+def run_axe(page) -> list[dict]:
+    """Run axe-core on the page; return violations of impact serious or critical."""
+    page.add_script_tag(path=str(axe_script_path()))
+    result = page.evaluate("""async () => await axe.run(document, {
+        runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]}
+    })""")
+    return [
+        {"id": v["id"], "impact": v["impact"], "help": v["help"],
+         "nodes": [node["target"] for node in v["nodes"]][:5]}
+        for v in result["violations"] if v["impact"] in ("serious", "critical")
+    ]
+
+
+def plain_text(locator) -> str:
+    """Return the rendered text without the furigana (<rt>) readings."""
+    return locator.evaluate("""element => {
+        const copy = element.cloneNode(true);
+        copy.querySelectorAll("rt").forEach(rt => rt.remove());
+        return copy.textContent.replace(/\\s+/g, " ").trim();
+    }""")
+
+
+def assert_no_horizontal_scroll(page):
+    widths = page.evaluate(
+        "() => [document.scrollingElement.scrollWidth, window.innerWidth]")
+    assert widths[0] <= widths[1], f"horizontal scroll: scrollWidth {widths[0]} > innerWidth {widths[1]}"
 
 
 @dataclass

@@ -8,7 +8,9 @@ from survey_app.extensions import db
 from survey_app.models import Response
 
 from ..conftest import FACILITY_CODE
-from .conftest import IPAD_LANDSCAPE, PHONE, axe_script_path
+# Helpers live in conftest so other browser tests share them; re-exported here for old imports.
+from .conftest import (IPAD_LANDSCAPE, PHONE, assert_no_horizontal_scroll,  # noqa: F401
+                       collect_csp_violations, plain_text, run_axe)
 
 pytestmark = pytest.mark.browser
 
@@ -33,32 +35,6 @@ def checked_count(page) -> int:
     return page.locator("#survey-form input:checked").count()
 
 
-def collect_csp_violations(page) -> list[str]:
-    messages: list[str] = []
-    page.on("console", lambda message: messages.append(message.text)
-            if "Content Security Policy" in message.text else None)
-    return messages
-
-
-def run_axe(page) -> list[dict]:
-    """Run axe-core on the page; return violations of impact serious or critical."""
-    page.add_script_tag(path=str(axe_script_path()))
-    result = page.evaluate("""async () => await axe.run(document, {
-        runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]}
-    })""")
-    return [
-        {"id": v["id"], "impact": v["impact"], "help": v["help"],
-         "nodes": [node["target"] for node in v["nodes"]][:5]}
-        for v in result["violations"] if v["impact"] in ("serious", "critical")
-    ]
-
-
-def assert_no_horizontal_scroll(page):
-    widths = page.evaluate(
-        "() => [document.scrollingElement.scrollWidth, window.innerWidth]")
-    assert widths[0] <= widths[1], f"horizontal scroll: scrollWidth {widths[0]} > innerWidth {widths[1]}"
-
-
 def test_tap_through_survey_then_thanks_then_empty_form(live_server, page, artifacts_dir):
     server = live_server(FAST_KIOSK | {"KIOSK_IDLE_SECONDS": 60})
     csp_violations = collect_csp_violations(page)
@@ -76,7 +52,7 @@ def test_tap_through_survey_then_thanks_then_empty_form(live_server, page, artif
     page.get_by_role("button", name="送信する").tap()
 
     page.wait_for_url(f"**/f/{FACILITY_CODE}/thanks")
-    page.get_by_text("ご協力ありがとうございました").wait_for()
+    assert "ご協力ありがとうございました" in plain_text(page.locator("h1"))
     page.screenshot(path=str(artifacts_dir / "survey-thanks.png"), full_page=True)
     assert "相談員" not in page.content()
 
@@ -118,8 +94,8 @@ def test_inactivity_shows_countdown_then_resets_to_empty_form(live_server, page,
     page.get_by_label("満足", exact=True).tap()
     overlay = page.locator("#idle-overlay")
     overlay.wait_for(state="visible", timeout=4_000)
-    assert "まだ回答を続けますか" in overlay.inner_text()
-    assert "秒で最初の画面にもどります" in overlay.inner_text()
+    assert "まだ回答を続けますか？" in plain_text(overlay)
+    assert "秒で最初の画面にもどります" in plain_text(overlay)
     page.screenshot(path=str(artifacts_dir / "survey-idle-countdown.png"))
 
     # The reset is a fresh page: nothing checked, a new client id.
@@ -158,7 +134,7 @@ def test_rejected_submission_shows_japanese_messages_and_passes_axe(live_server,
 
     summary = page.get_by_role("alert")
     summary.wait_for()
-    assert "まだ答えていない質問などがあります" in summary.inner_text()
+    assert "まだ答えていない質問などがあります" in plain_text(summary)
     assert page.locator("#satisfaction-error").inner_text().endswith("この質問は必ず選んでください。")
     assert page.locator("#establishment-error").is_visible()
     # The other answers are kept; the comment comes back as text, not as markup.
@@ -218,3 +194,27 @@ def test_double_tap_on_submit_stores_one_response(live_server, page):
     page.wait_for_url(f"**/f/{FACILITY_CODE}/thanks")
     with server.app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Response)) == 1
+
+
+def test_csp_blocks_inline_script_and_the_violation_is_seen(live_server, page):
+    server = live_server()
+    violations = collect_csp_violations(page)
+    enroll_browser(page, server)
+    assert violations == []
+    page.evaluate("""() => {
+        const script = document.createElement("script");
+        script.textContent = "window.injected = true";
+        document.body.append(script);
+    }""")
+    page.wait_for_timeout(100)
+    assert page.evaluate("() => window.injected === undefined")
+    assert violations, "the inline script ran or its CSP violation went unnoticed"
+
+
+def test_unenrolled_browser_sees_a_polite_japanese_page(live_server, page, artifacts_dir):
+    server = live_server()
+    response = page.goto(f"{server.url}/f/{FACILITY_CODE}")
+    assert response.status == 403
+    assert "このタブレットでは回答できません" in plain_text(page.locator("h1"))
+    assert page.locator("form").count() == 0
+    page.screenshot(path=str(artifacts_dir / "survey-not-enrolled.png"))

@@ -1,0 +1,117 @@
+"""Report pages in a real chromium: log in, read, filter, download, no script from comments, axe."""
+import pytest
+
+from ..survey_app.reports_fixtures import (FACILITY_CODE, FISCAL_YEAR, PASSWORD, XSS_IMG, XSS_SCRIPT,
+                                           insert_known_data, make_user)
+from .conftest import IPAD_LANDSCAPE
+from .test_survey_browser import collect_csp_violations, run_axe
+
+pytestmark = pytest.mark.browser
+
+EXPORTS = [
+    ("一覧（CSV）", "overview_2024.csv", b"\xef\xbb\xbf"),
+    ("月別・テーマ（Excel）", "overview_2024.xlsx", b"PK"),
+]
+FACILITY_EXPORTS = [
+    ("レポート（PDF）", f"{FACILITY_CODE}_report_2024.pdf", b"%PDF"),
+    ("回答一覧（CSV）", f"{FACILITY_CODE}_responses_2024.csv", b"\xef\xbb\xbf"),
+]
+
+
+@pytest.fixture
+def report_server(live_server):
+    server = live_server()
+    insert_known_data(server.app)
+    make_user(server.app, "browser-admin", "admin")
+    make_user(server.app, "browser-manager", "manager", [FACILITY_CODE])
+    return server
+
+
+def log_in(page, url: str, username: str) -> None:
+    page.goto(f"{url}/auth/login")
+    page.get_by_label("ユーザー名").fill(username)
+    page.get_by_label("パスワード").fill(PASSWORD)
+    page.get_by_role("button", name="ログイン").click()
+    page.wait_for_url("**/reports/**")
+
+
+def test_manager_reads_filters_and_downloads(report_server, new_context, artifacts_dir, tmp_path):
+    context = new_context(**IPAD_LANDSCAPE, accept_downloads=True)
+    page = context.new_page()
+    csp_messages = collect_csp_violations(page)
+    log_in(page, report_server.url, "browser-manager")
+
+    page.goto(f"{report_server.url}/reports/?fy={FISCAL_YEAR}")
+    assert page.locator("#overview-table tbody tr").count() == 1
+    assert "1施設中0施設で90%以上の利用者満足度" in page.locator(".headline__main").inner_text()
+    page.screenshot(path=str(artifacts_dir / "reports-overview-manager.png"), full_page=True)
+    for label, filename, magic in EXPORTS:
+        with page.expect_download() as info:
+            page.get_by_role("link", name=label).click()
+        download = info.value
+        assert download.suggested_filename == filename
+        path = tmp_path / filename
+        download.save_as(path)
+        assert path.read_bytes().startswith(magic)
+
+    page.get_by_role("link", name="川口市 就労支援コーナー").click()
+    page.wait_for_url(f"**/reports/{FACILITY_CODE}?fy={FISCAL_YEAR}")
+    assert page.get_by_role("heading", name="月別の推移").is_visible()
+    assert page.locator("#comment-count").get_attribute("data-total") == "53"
+    page.screenshot(path=str(artifacts_dir / "reports-facility.png"), full_page=True)
+
+    page.select_option("#filter-month", "2024-06")
+    page.get_by_role("button", name="絞り込む").click()
+    page.wait_for_url("**month=2024-06**")
+    assert page.locator("#comment-count").get_attribute("data-total") == "3"
+    texts = page.locator(".comment__text").all_inner_texts()
+    assert any(XSS_SCRIPT in text and XSS_IMG in text for text in texts), texts
+    assert any("担当の〇〇さん" in text for text in texts)
+    assert not any("佐藤" in text for text in texts)
+    assert page.evaluate("() => typeof window.__xss") == "undefined"
+    assert page.locator(".comment img").count() == 0
+    page.screenshot(path=str(artifacts_dir / "reports-comments-filtered.png"), full_page=True)
+
+    page.fill("#filter-q", "待ち時間")
+    page.select_option("#filter-month", "")
+    page.get_by_role("button", name="絞り込む").click()
+    page.wait_for_url("**q=**")
+    assert page.locator("#comment-count").get_attribute("data-total") == "12"
+
+    for label, filename, magic in FACILITY_EXPORTS:
+        with page.expect_download() as info:
+            page.get_by_role("link", name=label).click()
+        download = info.value
+        assert download.suggested_filename == filename
+        path = tmp_path / filename
+        download.save_as(path)
+        assert path.read_bytes().startswith(magic)
+    assert page.evaluate("() => typeof window.__xss") == "undefined"
+    assert csp_messages == []
+
+
+def test_manager_cannot_open_another_facility(report_server, page):
+    log_in(page, report_server.url, "browser-manager")
+    response = page.goto(f"{report_server.url}/reports/aomori-young-job-plaza?fy={FISCAL_YEAR}")
+    assert response.status == 404
+
+
+@pytest.mark.parametrize("path", [f"/reports/?fy={FISCAL_YEAR}", f"/reports/{FACILITY_CODE}?fy={FISCAL_YEAR}"])
+def test_report_pages_pass_axe(report_server, new_context, artifacts_dir, path):
+    # axe needs its script injected inline, which our CSP forbids: audit in a CSP-bypassing context.
+    page = new_context(bypass_csp=True).new_page()
+    log_in(page, report_server.url, "browser-admin")
+    page.goto(report_server.url + path)
+    violations = run_axe(page)
+    assert violations == [], violations
+    name = "overview" if path.startswith("/reports/?") else "facility"
+    page.screenshot(path=str(artifacts_dir / f"reports-{name}-admin-portrait.png"), full_page=False)
+
+
+def test_print_layout_hides_navigation(report_server, page, artifacts_dir):
+    log_in(page, report_server.url, "browser-manager")
+    page.goto(f"{report_server.url}/reports/{FACILITY_CODE}?fy={FISCAL_YEAR}")
+    page.emulate_media(media="print")
+    assert not page.locator(".report-filters").first.is_visible()
+    assert not page.locator(".staff-header").is_visible()
+    page.pdf(path=str(artifacts_dir / "reports-facility-print.pdf"))
