@@ -29,7 +29,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     default_db = "sqlite:///" + os.path.join(app.instance_path, "survey.sqlite3")
     app.config.from_mapping(
         SQLALCHEMY_DATABASE_URI=normalize_database_url(os.environ.get("DATABASE_URL", default_db)),
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        # hide_parameters: a failed statement's log line must not carry a comment's text.
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "hide_parameters": True},
         MAX_CONTENT_LENGTH=64 * 1024,
         SQLITE_BUSY_TIMEOUT_MS=5000,
         # Submissions per device per minute; a person cannot answer faster than this.
@@ -72,31 +73,25 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import api, health, survey
+    from . import admin, api, auth, errors, health, reports, survey, targets
 
     health.init_app(app)
-    app.register_blueprint(survey.bp)
-    app.register_blueprint(api.bp)
-    # Logins, sessions and roles (auth), then user management and the audit log (admin).
-    from . import admin, auth
-    auth.init_app(app)
-    app.register_blueprint(admin.bp)
-    from . import targets  # yearly targets (年度目標) and results
-    app.register_blueprint(targets.bp)
-    from . import reports; app.register_blueprint(reports.bp)  # report pages and exports
+    errors.init_app(app)
+    app.register_blueprint(survey.bp)  # the tablet form
+    app.register_blueprint(api.bp)  # JSON API for tablets and other clients
+    auth.init_app(app)  # logins, sessions and roles
+    app.register_blueprint(admin.bp)  # users and the audit log
+    app.register_blueprint(targets.bp)  # yearly targets (年度目標) and results
+    app.register_blueprint(reports.bp)  # report pages and exports
 
 
 def _register_commands(app: Flask) -> None:
+    from .auth.cli import users_cli
     from .backup import backup_command
     from .demo import demo_data_command
     from .devices import devices_cli
     from .facilities import facilities_cli
-
-    app.cli.add_command(facilities_cli)
-    app.cli.add_command(devices_cli)
-    app.cli.add_command(demo_data_command)
-    app.cli.add_command(backup_command)
-    from .auth.cli import users_cli
-    app.cli.add_command(users_cli)
     from .targets.cli import targets_cli
-    app.cli.add_command(targets_cli)
+
+    for command in (facilities_cli, devices_cli, demo_data_command, backup_command, users_cli, targets_cli):
+        app.cli.add_command(command)

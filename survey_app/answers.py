@@ -131,7 +131,10 @@ def content_hash(facility: Facility, answers: dict) -> str:
 def _insert_ignoring_duplicates(dialect_name: str):
     """INSERT … ON CONFLICT (client_uuid) DO NOTHING, built once per database dialect."""
     insert = postgresql_insert if dialect_name == "postgresql" else sqlite_insert
-    return insert(Response.__table__).on_conflict_do_nothing(index_elements=["client_uuid"])
+    # RETURNING, not rowcount: drivers disagree on rowcount for ON CONFLICT (psycopg under
+    # SQLAlchemy 2.1 does not report 1 for an inserted row), while a returned id is unambiguous.
+    return (insert(Response.__table__).on_conflict_do_nothing(index_elements=["client_uuid"])
+            .returning(Response.__table__.c.id))
 
 
 def store_response(*, client_uuid: str, facility: Facility, device: Device | None, answers: dict,
@@ -162,7 +165,7 @@ def store_response(*, client_uuid: str, facility: Facility, device: Device | Non
     }
     facility_code = facility.code  # read before commit expires the object
     statement = _insert_ignoring_duplicates(db.engine.dialect.name)
-    created = db.session.execute(statement, values).rowcount == 1
+    created = db.session.execute(statement, values).first() is not None
     # Touch the device at most once a minute: one write per answer is enough for SQLite.
     if device is not None and (device.last_seen_at is None or now - device.last_seen_at > DEVICE_SEEN_RESOLUTION):
         device.last_seen_at = now

@@ -26,6 +26,7 @@ from sqlalchemy import delete, func, insert, select
 from tqdm import tqdm
 
 from .data import demo_comments as material
+from .demo_targets import load_demo_targets
 from .extensions import db
 from .facilities import load_shipped_facilities
 from .models import Facility, Response
@@ -531,7 +532,10 @@ def write_demo_rows(rows: DemoRows, progress: bool = False, native_sqlite: bool 
 
 def load_demo_data(n: int = DEFAULT_RESPONSES, seed: int = DEFAULT_SEED, today: date | None = None,
                    progress: bool = False) -> dict:
-    """Load the shipped facilities and make the database hold exactly n demo responses."""
+    """Load the shipped facilities and make the database hold exactly n demo responses.
+
+    Also loads the seed's fiscal-2012 targets and invented ones for the demo years (demo_targets).
+    """
     if not 0 <= n <= MAX_RESPONSES:
         raise DemoDataError(f"the number of responses must be between 0 and {MAX_RESPONSES:,}")
     started = time.perf_counter()
@@ -543,11 +547,14 @@ def load_demo_data(n: int = DEFAULT_RESPONSES, seed: int = DEFAULT_SEED, today: 
     generated = time.perf_counter()
     deleted, written = write_demo_rows(rows, progress=progress)
     years, counts = np.unique(rows.fiscal_year, return_counts=True)
+    current_year = fiscal_year_of(today)
+    targets_created = load_demo_targets([current_year - 1, current_year], current_year, seed)
     with_comment = sum(c is not None for c in rows.comment)
     return {
         "responses": n, "seed": seed, "facilities_created": created, "facilities_updated": updated,
         "per_fiscal_year": dict(zip(years.tolist(), counts.tolist())),
         "with_comment": with_comment, "deleted": deleted, "written": written,
+        "targets_created": targets_created,
         "generate_seconds": generated - started, "write_seconds": time.perf_counter() - generated,
     }
 
@@ -561,7 +568,7 @@ def summary_line(stats: dict) -> str:
     seconds = stats["generate_seconds"] + stats["write_seconds"]
     return (f"demo-data: {n:,} demo responses (seed {stats['seed']}): {years}; {share:.1%} with a comment; "
             f"{action}; facilities {stats['facilities_created']} created, {stats['facilities_updated']} "
-            f"updated; {seconds:.1f} s")
+            f"updated; {stats['targets_created']} demo targets added; {seconds:.1f} s")
 
 
 @click.command("demo-data")

@@ -64,6 +64,9 @@ class Response(db.Model):
         Index("ix_responses_facility_fiscal_year", "facility_id", "fiscal_year"),
         Index("ix_responses_facility_submitted_at", "facility_id", "submitted_at"),
         Index("ix_responses_device_received_at", "device_id", "received_at"),
+        # Covers the report overview's GROUP BY (facility, month) of one fiscal year.
+        Index("ix_responses_fiscal_year_facility_cover", "fiscal_year", "facility_id", "submitted_at",
+              "satisfaction", "establishment"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

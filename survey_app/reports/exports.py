@@ -8,6 +8,7 @@ import csv
 import io
 import re
 
+import pandas as pd
 from flask import Response, render_template, stream_with_context
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -15,8 +16,10 @@ from openpyxl.utils import get_column_letter
 
 from ..models import OPERATOR_KINDS
 from ..questionnaire import ESTABLISHMENT, RESPONDENT_GROUP, SATISFACTION, SERVICES
+from ..targets.queries import achievement_for
 from ..timeutil import fiscal_year_label, to_tokyo, utcnow
 from . import queries
+from .achievement import met_mark
 from .masking import mask_personal_data
 
 BOM = "\ufeff"
@@ -31,7 +34,9 @@ OVERVIEW_HEADERS = (
     "満足（満足＋まあ満足）", "満足度（%）", "満足度 95%信頼区間 下限（%）", "満足度 95%信頼区間 上限（%）",
     "満足度90%以上", "「できてよかった」回答数", "できてよかった（そう思う＋まあそう思う）",
     "「できてよかった」の割合（%）", "同 下限（%）", "同 上限（%）", "「できてよかった」90%以上", "主なテーマ",
+    "年度目標の達成状況", "達成した指標数", "判定した指標数",
 )
+TARGET_HEADERS = ("施設コード", "施設名", "年度", "指標", "単位", "目標", "実績", "達成", "施設の達成状況", "備考")
 RESPONSE_HEADERS = (
     "回答ID", "施設コード", "施設名", "回答日時（日本時間）", "年度", "満足度（1〜4）", "満足度",
     "施設ができてよかったか（1〜4）", "施設ができてよかったか", "支援対象者", "利用したサービス",
@@ -68,8 +73,10 @@ def _attachment(filename: str) -> dict:
 
 def overview_rows(data: queries.Overview):
     """One list of cell values per facility, in OVERVIEW_HEADERS order."""
+    by_facility = data.achievement.by_facility if data.achievement else {}
     for row in data.rows:
         f, figures = row.facility, row.figures
+        goal = by_facility.get(f.id)
         yield [
             f.code, f.name, f.prefecture, f.municipality, OPERATOR_KINDS.get(f.operator_kind, f.operator_kind),
             fiscal_year_label(data.fiscal_year), figures["n"], figures["satisfied"],
@@ -81,6 +88,8 @@ def overview_rows(data: queries.Overview):
             _percent_cell(figures["establishment_high"]),
             _mark(figures["establishment_meets_target"], figures["establishment_rate"]),
             "、".join(theme["label"] for theme in row.themes),
+            goal["status_label"] if goal else "", goal["n_met"] if goal and goal["status"] else "",
+            goal["n_indicators"] if goal and goal["status"] else "",
         ]
 
 
@@ -164,9 +173,9 @@ def overview_workbook(data: queries.Overview) -> Workbook:
     summary["A3"] = (f"満足度は「満足」「まあ満足」の割合。回答{queries.MIN_N}件未満の施設は「{SUPPRESSED_TEXT}」。"
                      f"出力日時 {to_tokyo(utcnow()):%Y-%m-%d %H:%M}（日本時間）")
     _write_table(summary, OVERVIEW_HEADERS, overview_rows(data), start_row=5,
-                 widths=[30, 34, 10, 14, 10, 22, 9, 12, 10, 12, 12, 10, 12, 12, 12, 10, 10, 10, 40])
+                 widths=[30, 34, 10, 14, 10, 22, 9, 12, 10, 12, 12, 10, 12, 12, 12, 10, 10, 10, 40, 14, 10, 10])
 
-    used = {"概要", "テーマ"}
+    used = {"概要", "テーマ", "年度目標"}
     month_headers = ("月", "回答数", "満足（満足＋まあ満足）", "満足度（%）", "下限（%）", "上限（%）",
                      "「できてよかった」回答数", "できてよかった", "「できてよかった」の割合（%）")
     for row in data.rows:
@@ -204,7 +213,22 @@ def overview_workbook(data: queries.Overview) -> Workbook:
         themes["A1"] = "テーマ分析の結果はまだありません（survey-analysis run を実行してください）。"
     _write_table(themes, ("施設コード", "施設名", "テーマコード", "テーマ", "件数", "意見に占める割合（%）"),
                  theme_rows, start_row=3 if not data.run else 1, widths=[30, 34, 12, 36, 8, 12])
+    _write_targets_sheet(workbook.create_sheet("年度目標"), data)
     return workbook
+
+
+def _write_targets_sheet(sheet, data: queries.Overview) -> None:
+    facilities = {row.facility.id: row.facility for row in data.rows}
+    targets = achievement_for(data.fiscal_year, list(facilities))
+    rows = [[facilities[t.facility_id].code, facilities[t.facility_id].name, fiscal_year_label(t.fiscal_year),
+             t.indicator_name, t.unit, t.target, None if pd.isna(t.result) else t.result,
+             met_mark(None if pd.isna(t.met) else bool(t.met)),
+             "" if pd.isna(t.status_label) else t.status_label, "" if pd.isna(t.note) else t.note]
+            for t in targets.itertuples(index=False)]
+    if not rows:
+        sheet["A1"] = f"{fiscal_year_label(data.fiscal_year)}の年度目標は登録されていません。"
+        return
+    _write_table(sheet, TARGET_HEADERS, rows, widths=[30, 34, 22, 24, 6, 10, 10, 6, 14, 40])
 
 
 def overview_xlsx_response(data: queries.Overview) -> Response:

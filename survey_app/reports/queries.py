@@ -137,6 +137,7 @@ class Overview:
     totals: dict
     run: dict | None
     restricted: bool = False
+    achievement: object = None  # reports.achievement.OverviewAchievement, set by the view
 
 
 def overview(fiscal_year: int, facilities: list[Facility], *, restricted: bool,

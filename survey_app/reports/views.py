@@ -8,7 +8,7 @@ from ..auth import accessible_facilities, current_user, facility_or_404, login_r
 from ..models import OPERATOR_KINDS
 from ..questionnaire import ESTABLISHMENT, RESPONDENT_GROUP, SATISFACTION
 from ..timeutil import fiscal_year_label, fiscal_year_of, to_tokyo, utcnow
-from . import bp, charts, exports, queries
+from . import achievement, bp, charts, exports, queries
 from .masking import mask_personal_data
 
 GROUP_LABELS = {choice.value: choice.label for choice in RESPONDENT_GROUP.choices}
@@ -64,6 +64,7 @@ def build_overview(fiscal_year: int, with_themes: bool = True):
     data = queries.overview(fiscal_year, shown, restricted=current_user.role == "manager",
                             prefecture=prefecture, operator_kind=operator_kind,
                             with_themes=with_themes)
+    data.achievement = achievement.overview_achievement(fiscal_year, shown)
     return visible, data, prefecture, operator_kind
 
 
@@ -176,7 +177,8 @@ def facility_report(facility, fiscal_year: int) -> dict:
         "comparison_rows": comparison_rows, "establishment_rows": establishment_rows,
         "group_rows": group_rows, "satisfaction_question": SATISFACTION,
         "establishment_question": ESTABLISHMENT, "charts": charts, "min_n": queries.MIN_N,
-        "generated_at": utcnow(),
+        "generated_at": utcnow(), "targets": achievement.facility_targets(facility, fiscal_year),
+        "target_number": achievement.number_text, "met_mark": achievement.met_mark,
     }
 
 
