@@ -48,6 +48,11 @@ class Device(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # What the tablet last reported about its offline queue (answers waiting to be sent,
+    # answers the server refused), and when; None until it has reported once.
+    pending_count: Mapped[int | None]
+    rejected_count: Mapped[int | None]
+    sync_reported_at: Mapped[datetime | None]
 
     facility: Mapped[Facility] = relationship(back_populates="devices")
 

@@ -10,6 +10,7 @@ from ..extensions import csrf, db
 from ..facilities import CODE_PATTERN
 from ..models import Facility
 from ..questionnaire import FORM_VERSION, as_json
+from ..survey.sync import device_from_tablet_page, note_queue_report
 from . import bp
 
 KNOWN_BODY_KEYS = {"id", "facility", "submitted_at", "answers", "form_version"}
@@ -74,11 +75,12 @@ def _field_errors(body: dict) -> tuple[list[dict], dict]:
 @bp.post("/responses")
 @csrf.exempt  # authenticated by the device's bearer token, not by a browser session
 def submit_response():
-    token = _bearer_token()
-    device = device_for_token(token) if token else None
+    device = _requesting_device()
     if device is None:
         return _error(401, "端末のトークンがないか、正しくありません。",
                       headers={"WWW-Authenticate": 'Bearer realm="survey"'})
+    # The tablet's offline queue reports its size with each call (X-Survey-Pending).
+    note_queue_report(device, commit=False)
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         return _error(422, "本文はJSONオブジェクトで送ってください。",
@@ -106,6 +108,34 @@ def submit_response():
     except ConflictError:
         return _error(409, "同じ id で別の内容の回答がすでに保存されています。")
     return jsonify(record), 201 if created else 200
+
+
+def _requesting_device():
+    """The device of a bearer token, or of the tablet page's own cookie (see survey/sync.py)."""
+    token = _bearer_token()
+    if token:
+        return device_for_token(token)
+    return device_from_tablet_page()
+
+
+@bp.post("/heartbeat")
+@csrf.exempt  # bearer token, or device cookie with the same-origin checks of survey/sync.py
+def heartbeat():
+    """Let a tablet say it is alive and how many answers wait in its offline queue."""
+    device = _requesting_device()
+    if device is None:
+        return _error(401, "端末のトークンがないか、正しくありません。",
+                      headers={"WWW-Authenticate": 'Bearer realm="survey"'})
+    body = request.get_json(silent=True)
+    counts = {}
+    for key in ("pending", "rejected"):
+        value = body.get(key) if isinstance(body, dict) else None
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1_000_000:
+            return _error(422, "入力に誤りがあります。",
+                          [{"field": key, "message": "0以上の整数を指定してください。"}])
+        counts[key] = value
+    note_queue_report(device, counts["pending"], counts["rejected"])
+    return jsonify({"form_version": FORM_VERSION}), 200
 
 
 @bp.errorhandler(HTTPException)

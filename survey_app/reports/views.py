@@ -8,7 +8,7 @@ from ..auth import accessible_facilities, current_user, facility_or_404, login_r
 from ..models import OPERATOR_KINDS
 from ..questionnaire import ESTABLISHMENT, RESPONDENT_GROUP, SATISFACTION
 from ..timeutil import fiscal_year_label, fiscal_year_of, to_tokyo, utcnow
-from . import achievement, bp, charts, exports, queries
+from . import achievement, bp, charts, devices, exports, queries
 from .masking import mask_personal_data
 
 GROUP_LABELS = {choice.value: choice.label for choice in RESPONDENT_GROUP.choices}
@@ -197,7 +197,7 @@ def facility(code: str):
         "reports/facility.html", **context, filters=filters, comments=comments,
         theme_labels=labels, fiscal_years=fiscal_year_choices(fiscal_year),
         month_choices=queries.fiscal_year_months(fiscal_year),
-        group_labels=GROUP_LABELS)
+        group_labels=GROUP_LABELS, devices=devices.facility_devices(facility))
     record("report.view", f"{facility.code} fy={fiscal_year}")
     return page
 

@@ -18,10 +18,11 @@ from ..devices import (complete_enrollment, device_cookie_value, device_for_enro
 from ..extensions import db
 from ..facilities import CODE_PATTERN
 from ..models import Facility, Response
-from ..questionnaire import COMMENT, QUESTIONS
+from ..questionnaire import COMMENT, FORM_VERSION, QUESTIONS
 from ..timeutil import utcnow
 from . import bp
 from .forms import FormState, answers_from_form
+from .sync import OFFLINE_ASSETS, offline_cache_version
 
 # Polite pages for everything that can go wrong, in plain Japanese.
 MESSAGES = {
@@ -99,10 +100,31 @@ def _kiosk_timings() -> dict:
     }
 
 
+def _offline_settings(facility_code: str) -> dict:
+    """What the offline queue script reads from every tablet page (data-* attributes)."""
+    config = current_app.config
+    return {
+        "facility": facility_code,
+        "form_version": FORM_VERSION,
+        "cache_version": offline_cache_version(),
+        "sw_url": url_for("survey.service_worker"),
+        "sw_scope": url_for("survey.form", facility_code=facility_code).rsplit("/", 1)[0] + "/",
+        "api_url": url_for("api.submit_response"),
+        "heartbeat_url": url_for("api.heartbeat"),
+        "form_url": url_for("survey.form", facility_code=facility_code),
+        "thanks_url": url_for("survey.thanks", facility_code=facility_code),
+        "staff_url": url_for("survey.staff", facility_code=facility_code),
+        "retry_min_seconds": config.get("SYNC_RETRY_MIN_SECONDS", 2),
+        "retry_max_seconds": config.get("SYNC_RETRY_MAX_SECONDS", 300),
+        "heartbeat_seconds": config.get("SYNC_HEARTBEAT_SECONDS", 300),
+    }
+
+
 def _render_form(state: FormState, status: int = 200):
     return render_template("survey/form.html", facility=g.facility, questions=QUESTIONS,
                            comment_max_length=COMMENT.max_length, state=state,
-                           timings=_kiosk_timings()), status
+                           timings=_kiosk_timings(),
+                           offline=_offline_settings(g.facility.code)), status
 
 
 @bp.get("/")
@@ -156,7 +178,29 @@ def submit(facility_code: str):
 def thanks(facility_code: str):
     return render_template("survey/thanks.html", facility=g.facility,
                            form_url=url_for("survey.form", facility_code=facility_code),
-                           timings=_kiosk_timings())
+                           timings=_kiosk_timings(), offline=_offline_settings(facility_code))
+
+
+@bp.get("/f/<facility_code>/staff")
+@enrolled_device_required
+def staff(facility_code: str):
+    """The staff view of the tablet's offline queue; its figures come from the browser itself.
+
+    It shows counts, times and refusal reasons, never an answer, so a staff gesture is
+    enough to open it (survey-form.js) and a respondent who finds it learns nothing.
+    """
+    return render_template("survey/staff.html", facility=g.facility,
+                           timings=_kiosk_timings(), offline=_offline_settings(facility_code))
+
+
+@bp.get("/sw.js")
+def service_worker():
+    """The service worker; its bytes change with the cache version, so tablets update."""
+    body = render_template("survey/sw.js", cache_version=offline_cache_version(),
+                           assets=[url_for("static", filename=name) for name in OFFLINE_ASSETS])
+    response = make_response(body)
+    response.mimetype = "text/javascript"
+    return response
 
 
 @bp.get("/enroll/<code>")

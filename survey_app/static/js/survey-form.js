@@ -1,9 +1,17 @@
-/* Tablet survey form: comment counter, one submission per tap, and kiosk resets.
+/* Tablet survey form: comment counter, one submission per tap, kiosk resets, offline queue.
  *
  * No answer of a previous respondent may stay on screen, in history or in storage:
  * the form goes back to an empty page (location.replace, so history gains nothing)
  * when it is restored from history or after a period of inactivity. Nothing is ever
- * written to localStorage or sessionStorage.
+ * written to localStorage or sessionStorage; the only trace is an answer waiting in the
+ * offline queue (offline-queue.js), removed once the server confirms it.
+ *
+ * With the offline queue available, a tap on 送信する keeps the answer in the queue first,
+ * then posts the form itself in the background (the server stores it as a form answer).
+ * Stored: the thank-you page. Refused with a correction (422, 409): the answer leaves the
+ * queue and the form is posted normally so the server shows its page. No network, a 5xx,
+ * a rate limit or a stale page: the thank-you page all the same, and the queue sends the
+ * answer through the API later. Without JavaScript the plain form POST does it all.
  */
 (function () {
   "use strict";
@@ -52,18 +60,163 @@
   });
 
   // ---- One submission per tap: disable the button once the form is sent. ----
-  form.addEventListener("submit", function (event) {
-    if (submitting) { event.preventDefault(); return; }
-    submitting = true;
-    stopIdleTimers();
-    var buttons = form.querySelectorAll("button[type=submit]");
+  var offline = window.SurveyOffline;
+  var uuidField = form.querySelector("input[name=client_uuid]");
+  var buttons = form.querySelectorAll("button[type=submit]");
+  var buttonTexts = Array.prototype.map.call(buttons, function (button) { return button.textContent; });
+  // A page from the offline cache carries an old id: every shown form gets a fresh one.
+  if (offline && uuidField) { uuidField.value = offline.newId(); }
+
+  function showSending() {
     Array.prototype.forEach.call(buttons, function (button) {
       var sending = button.getAttribute("data-sending-text");
       if (sending) { button.textContent = sending; }
       // Disable after this event so the browser still submits the form normally.
       window.setTimeout(function () { button.disabled = true; }, 0);
     });
+  }
+
+  function unlock() {
+    Array.prototype.forEach.call(buttons, function (button, index) {
+      button.disabled = false;
+      button.textContent = buttonTexts[index];
+    });
+    submitting = false;
+    restartIdleTimer();
+  }
+
+  form.addEventListener("submit", function (event) {
+    if (submitting) { event.preventDefault(); return; }
+    submitting = true;
+    stopIdleTimers();
+    showSending();
+    if (offline && uuidField) {
+      event.preventDefault();
+      sendThroughQueue();
+    }
   });
+
+  // The server's own page (its error messages): a plain POST, which skips this handler.
+  function submitNormally() {
+    HTMLFormElement.prototype.submit.call(form);
+  }
+
+  function goToThanks() {
+    form.reset();
+    // assign, like the plain POST's redirect: the thank-you page replaces itself with a form.
+    window.location.assign(offline.settings.thanksUrl);
+  }
+
+  // Post the form in the background: "stored", "correction" (the server shows a page),
+  // "gone" (the tablet is no longer enrolled) or "later" (network, 5xx, 429, stale page).
+  function postForm() {
+    var controller = window.AbortController ? new AbortController() : null;
+    var timeout = window.setTimeout(function () { if (controller) { controller.abort(); } }, 6000);
+    return fetch(form.action, {
+      method: "POST", credentials: "same-origin", cache: "no-store", redirect: "manual",
+      body: new URLSearchParams(new FormData(form)), signal: controller ? controller.signal : undefined
+    }).then(function (response) {
+      window.clearTimeout(timeout);
+      // Only a stored answer is answered with the redirect to the thank-you page.
+      if (response.type === "opaqueredirect" || (response.status >= 300 && response.status < 400)) { return "stored"; }
+      if (response.status === 422 || response.status === 409) { return "correction"; }
+      if (response.status === 401 || response.status === 403 || response.status === 404) { return "gone"; }
+      return "later";
+    }, function () {
+      window.clearTimeout(timeout);
+      return "later";
+    });
+  }
+
+  function missingAnswers() {
+    var problems = [];
+    Array.prototype.forEach.call(form.querySelectorAll("[data-question]"), function (question) {
+      var key = question.getAttribute("data-question");
+      if (question.getAttribute("data-required") === "true" &&
+          !question.querySelector("input:checked")) {
+        problems.push({ key: key, message: "この質問は必ず選んでください。" });
+      }
+      var text = question.querySelector("textarea");
+      if (text) {
+        var max = parseInt(text.getAttribute("maxlength"), 10);
+        var length = Array.from(text.value.replace(/\r\n/g, "\n")).length;
+        if (max && length > max) {
+          problems.push({ key: key, message: max + "文字以内で入力してください（いま" + length + "文字です）。" });
+        }
+      }
+    });
+    return problems;
+  }
+
+  // The server's error summary, drawn here when the server cannot be reached.
+  function showProblems(problems) {
+    var old = document.getElementById("error-summary");
+    if (old) { old.parentNode.removeChild(old); }
+    Array.prototype.forEach.call(form.querySelectorAll(".field-error"), function (p) { p.parentNode.removeChild(p); });
+    Array.prototype.forEach.call(form.querySelectorAll(".question--error"), function (q) { q.classList.remove("question--error"); });
+    var summary = document.createElement("div");
+    summary.className = "error-summary";
+    summary.id = "error-summary";
+    summary.setAttribute("role", "alert");
+    summary.setAttribute("tabindex", "-1");
+    summary.setAttribute("aria-labelledby", "error-summary-title");
+    var title = document.createElement("h2");
+    title.className = "error-summary__title";
+    title.id = "error-summary-title";
+    title.textContent = "まだ答えていない質問などがあります";
+    var list = document.createElement("ul");
+    list.className = "error-summary__list";
+    problems.forEach(function (problem) {
+      var question = document.getElementById("q-" + problem.key);
+      var item = document.createElement("li");
+      var link = document.createElement("a");
+      link.href = "#" + problem.key + (question.tagName === "FIELDSET" ? "-0" : "");
+      link.textContent = question.getAttribute("data-label") + "：" + problem.message;
+      item.appendChild(link);
+      list.appendChild(item);
+      question.classList.add("question--error");
+      var message = document.createElement("p");
+      message.className = "field-error";
+      message.id = problem.key + "-error";
+      var hidden = document.createElement("span");
+      hidden.className = "visually-hidden";
+      hidden.textContent = "エラー：";
+      message.appendChild(hidden);
+      message.appendChild(document.createTextNode(problem.message));
+      var label = question.querySelector(".question__label");
+      label.parentNode.insertBefore(message, label.nextSibling);
+    });
+    summary.appendChild(title);
+    summary.appendChild(list);
+    form.parentNode.insertBefore(summary, form);
+    summary.focus();
+  }
+
+  function sendThroughQueue() {
+    var problems = missingAnswers();
+    var record = offline.recordFromForm(form, uuidField.value);
+    var queued = problems.length ? Promise.resolve(false)
+      : offline.enqueue(record, true).then(function () { return true; }, function () { return false; });
+    queued.then(function (isQueued) {
+      return postForm().then(function (outcome) {
+        if (outcome === "stored") {
+          return (isQueued ? offline.confirm(record.id) : Promise.resolve()).then(goToThanks, goToThanks);
+        }
+        if (outcome === "correction") {
+          return (isQueued ? offline.discard(record.id) : Promise.resolve()).then(submitNormally, submitNormally);
+        }
+        if (outcome === "gone") {
+          // Kept for the staff view (it can be sent again after enrolling the tablet again).
+          return (isQueued ? offline.reject(record.id, 403) : Promise.resolve()).then(submitNormally, submitNormally);
+        }
+        if (isQueued) {
+          return offline.release(record.id).then(function () { offline.sync(false); goToThanks(); }, goToThanks);
+        }
+        if (problems.length) { showProblems(problems); unlock(); return; }
+        submitNormally();  // the queue is unavailable (storage refused): the plain POST is all we have
+      });
+    });
+  }
 
   // ---- Error state: bring the summary to the respondent's attention. ----
   var summary = document.getElementById("error-summary");
@@ -131,4 +284,15 @@
   });
   continueButton.addEventListener("click", restartIdleTimer);
   restartIdleTimer();
+
+  // ---- A new service worker (questionnaire or assets changed on the server) took over:
+  // show the new form at once unless someone is answering; their answers on the old
+  // version are still accepted and stored with its form_version. ----
+  if (offline && navigator.serviceWorker) {
+    var hadController = !!navigator.serviceWorker.controller;
+    navigator.serviceWorker.addEventListener("controllerchange", function () {
+      if (hadController && !submitting && !somethingEntered()) { resetToEmptyForm(); }
+      hadController = true;
+    });
+  }
 })();
