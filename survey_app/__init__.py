@@ -39,6 +39,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         KIOSK_IDLE_SECONDS=int(os.environ.get("KIOSK_IDLE_SECONDS", 90)),
         KIOSK_COUNTDOWN_SECONDS=int(os.environ.get("KIOSK_COUNTDOWN_SECONDS", 15)),
         KIOSK_THANKS_SECONDS=int(os.environ.get("KIOSK_THANKS_SECONDS", 8)),
+        # Offline queue on the tablet: retry backoff and how often it reports its size.
+        SYNC_RETRY_MIN_SECONDS=2,
+        SYNC_RETRY_MAX_SECONDS=300,
+        SYNC_HEARTBEAT_SECONDS=300,
         ENROLLMENT_VALID_HOURS=72,
         DEVICE_COOKIE_NAME="survey_device",
         DEVICE_COOKIE_MAX_AGE=5 * 365 * 24 * 3600,

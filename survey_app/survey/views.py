@@ -114,9 +114,9 @@ def _offline_settings(facility_code: str) -> dict:
         "form_url": url_for("survey.form", facility_code=facility_code),
         "thanks_url": url_for("survey.thanks", facility_code=facility_code),
         "staff_url": url_for("survey.staff", facility_code=facility_code),
-        "retry_min_seconds": config.get("SYNC_RETRY_MIN_SECONDS", 2),
-        "retry_max_seconds": config.get("SYNC_RETRY_MAX_SECONDS", 300),
-        "heartbeat_seconds": config.get("SYNC_HEARTBEAT_SECONDS", 300),
+        "retry_min_seconds": config["SYNC_RETRY_MIN_SECONDS"],
+        "retry_max_seconds": config["SYNC_RETRY_MAX_SECONDS"],
+        "heartbeat_seconds": config["SYNC_HEARTBEAT_SECONDS"],
     }
 
 
