@@ -143,52 +143,15 @@ def _load_catalog(spec: str):
     return catalog, str(version) if version else f"sha256:{_file_digest(path)}"
 
 
-def _discover_only(texts: list[str], k, seed):
-    """Discovery without a catalog (``--catalog none``), shaped like assign_themes' output."""
-    from .nocomment import is_no_comment
-    from .themes import ThemeDiscovery
-
-    no_comment = np.array([is_no_comment(t) for t in texts], dtype=bool)
-    theme_id = np.full(len(texts), None, dtype=object)
-    theme_label = np.full(len(texts), None, dtype=object)
-    score = np.full(len(texts), np.nan)
-    source = np.where(no_comment, "no_comment", "unassigned").astype(object)
-    content = np.flatnonzero(~no_comment)
-    rows = []
-    if len({texts[i] for i in content}) >= 2:
-        discovery = ThemeDiscovery(n_themes=k, random_state=seed).fit([texts[i] for i in content])
-        names = dict(zip(discovery.themes_["theme"], discovery.themes_["label"]))
-        for row, label, value in zip(content, discovery.labels_, discovery.scores_):
-            if label >= 0:
-                theme_id[row] = f"D{label + 1:02d}"
-                theme_label[row] = names[label]
-                score[row] = value
-                source[row] = "discovery"
-        for theme in discovery.themes_.itertuples():
-            rows.append({"theme_id": f"D{theme.theme + 1:02d}", "label": theme.label,
-                         "source": "discovery", "size": int(theme.size),
-                         "representatives": list(theme.representatives),
-                         "words": list(theme.top_words)})
-    assignments = pd.DataFrame({"comment": texts, "theme_id": theme_id, "theme_label": theme_label,
-                                "score": score, "source": source})
-    themes = pd.DataFrame(rows, columns=["theme_id", "label", "source", "size", "representatives",
-                                         "words"])
-    return assignments, themes
-
-
-def _assign_themes(texts: list[str], catalog, k, seed):
+def _assign_themes(texts: list[str], catalog, k, seed, jobs=1):
     """Run the NLP pipeline; return (assignments, themes) aligned with `texts`.
 
     `catalog` is a loaded ThemeCatalog, or None for no catalog (discovery only).
     """
-    if catalog is None:
-        assignments, themes = _discover_only(texts, k, seed)
-    else:
-        try:
-            from .pipeline import assign_themes
-        except ImportError as error:
-            raise CliError(f"the theme pipeline is not available ({error})") from None
-        assignments, themes = assign_themes(texts, catalog=catalog, n_themes=k, random_state=seed)
+    from .pipeline import assign_themes
+
+    assignments, themes = assign_themes(texts, catalog=catalog if catalog is not None else False,
+                                        n_themes=k, random_state=seed, n_jobs=jobs)
     assignments = assignments.reset_index(drop=True)
     if len(assignments) != len(texts):
         raise CliError(f"the theme pipeline returned {len(assignments)} rows for {len(texts)} "
@@ -260,7 +223,7 @@ def cmd_themes(args) -> int:
     catalog, _version = _load_catalog(args.catalog)
     with _progress(total=2, desc="themes") as bar:
         bar.update(1)
-        assignments, themes = _assign_themes(texts, catalog, args.k, args.seed)
+        assignments, themes = _assign_themes(texts, catalog, args.k, args.seed, args.jobs)
         bar.update(1)
     theme_id = assignments["theme_id"].where(assignments["theme_id"].notna(), None)
     out = pd.DataFrame({
@@ -299,8 +262,12 @@ def cmd_catalog_train(args) -> int:
                           zip(labelled["theme"], labelled[column]) if name.strip()})
             break
     try:
+        threshold, how = args.threshold, "given"
+        if threshold is None:
+            threshold, how = _measured_threshold(labelled[["comment", "theme"]], seed_words), "measured"
         catalog = ThemeCatalog.train(labelled[["comment", "theme"]], names=names,
-                                     descriptions=descriptions, seed_words=seed_words)
+                                     descriptions=descriptions, seed_words=seed_words,
+                                     threshold=threshold)
     except (ValueError, KeyError) as error:
         raise CliError(f"cannot train a catalog on {args.input}: {error}") from None
     try:
@@ -309,8 +276,20 @@ def cmd_catalog_train(args) -> int:
         raise CliError(f"{args.output}: cannot write ({error.strerror or error})") from None
     n_examples = sum(len(theme.get("examples", [])) for theme in catalog.themes)
     sys.stdout.write(f"trained a catalog of {len(catalog.themes)} themes on {n_examples} comments "
-                     f"(no-comment answers skipped) → {args.output}\n")
+                     f"(no-comment answers skipped), unassigned threshold {catalog.threshold:.2f} "
+                     f"({how}) → {args.output}\n")
     return 0
+
+
+def _measured_threshold(labelled: pd.DataFrame, seed_words: dict) -> float:
+    """The unassigned threshold measured on the labelled comments (see choose_threshold)."""
+    from .catalog import DEFAULT_THRESHOLD, choose_threshold, held_out_scores
+
+    counts = labelled["theme"].value_counts()
+    if len(counts) < 3 or counts.min() < 5:  # too little to hold out a fold and a theme
+        return DEFAULT_THRESHOLD
+    threshold, _table = choose_threshold(held_out_scores(labelled, seed_words))
+    return threshold
 
 
 def _representative_ids(themes: pd.DataFrame, responses: pd.DataFrame,
@@ -355,7 +334,7 @@ def cmd_run(args) -> int:
     try:
         texts = responses["comment"].fillna("").astype(str).tolist()
         with _progress(total=len(texts), desc="themes", unit="answer") as bar:
-            assignments, themes = _assign_themes(texts, catalog, args.k, args.seed)
+            assignments, themes = _assign_themes(texts, catalog, args.k, args.seed, args.jobs)
             bar.update(len(texts))
         assignments = assignments.copy()
         assignments["response_id"] = responses["response_id"].to_numpy()
@@ -447,6 +426,9 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--k", type=_parse_k, default="auto", metavar="N|auto",
                          help="number of discovered themes (default: auto)")
         sub.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+        sub.add_argument("--jobs", type=int, default=-1, metavar="N",
+                         help="processes tokenizing large inputs (default: -1, every core; "
+                              "results do not depend on it)")
 
     themes = commands.add_parser("themes", help="assign themes to the comments of a CSV file")
     themes.add_argument("--input", required=True, metavar="IN.csv")
@@ -465,6 +447,9 @@ def build_parser() -> argparse.ArgumentParser:
     train = catalog_commands.add_parser("train", help="train a catalog on labelled comments (id,comment,theme)")
     train.add_argument("--input", required=True, metavar="labelled.csv")
     train.add_argument("--output", required=True, metavar="catalog.json")
+    train.add_argument("--threshold", type=float, default=None, metavar="P",
+                       help="unassigned threshold (default: measured on the labelled comments by "
+                            "holding out each theme in turn)")
     train.add_argument("--base-catalog", default="default", metavar="PATH|default|none",
                        help="take names, descriptions and seed words of known codes from this "
                             "catalog (default: the shipped one)")

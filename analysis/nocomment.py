@@ -40,11 +40,21 @@ NO_CONTENT_LEMMAS = frozenset(
 _FUNCTION_POS = frozenset(["助詞", "助動詞", "補助記号", "記号", "空白", "接尾辞", "接頭辞"])
 
 
+class _MarkTable(dict):
+    """``str.translate`` table deleting marks; each character is classified once."""
+
+    def __missing__(self, code):
+        ch = chr(code)
+        value = self[code] = None if unicodedata.category(ch)[0] in "PSZC" or ch in "ーｰ〜~" else code
+        return value
+
+
+_MARKS = _MarkTable()
+
+
 def _strip_marks(text):
     """Drop punctuation, symbols, emoji, spaces and long-vowel marks."""
-    return "".join(
-        ch for ch in text if unicodedata.category(ch)[0] not in "PSZC" and ch not in "ーｰ〜~"
-    )
+    return text.translate(_MARKS)
 
 
 @functools.lru_cache(maxsize=65536)

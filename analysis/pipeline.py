@@ -5,7 +5,7 @@ import collections
 import numpy as np
 import pandas as pd
 
-from .catalog import AnalysedComment, ThemeCatalog
+from .catalog import ThemeCatalog, analyze_comments
 from .nocomment import is_no_comment
 from .text import normalize
 from .themes import ThemeDiscovery
@@ -15,6 +15,10 @@ __all__ = ["assign_themes"]
 
 # Discovery on fewer distinct comments than this finds noise, not themes.
 MIN_COMMENTS_FOR_DISCOVERY = 10
+# Distinct left-over comments clustered when a catalog took the known themes
+# (the others join the nearest discovered theme): enough to surface new
+# themes, and it bounds the time discovery adds to large surveys.
+LEFTOVER_SAMPLE_SIZE = 400
 
 
 def assign_themes(texts, catalog=None, n_themes="auto", random_state=0, n_jobs=1):
@@ -31,7 +35,7 @@ def assign_themes(texts, catalog=None, n_themes="auto", random_state=0, n_jobs=1
     texts : iterable of str
     catalog : ThemeCatalog, str, os.PathLike, None or False
         A catalog, a path to one, None for the shipped default catalog, or
-        False for no catalog (discovery only).
+        False for no catalog: every comment with content goes to discovery.
     n_themes : int or "auto", default="auto"
         Number of discovered themes.
     random_state : int, default=0
@@ -46,7 +50,7 @@ def assign_themes(texts, catalog=None, n_themes="auto", random_state=0, n_jobs=1
         or ``"unassigned"`` when too few comments are left for discovery).
     themes : pandas.DataFrame
         One row per theme used: ``theme_id``, ``label``, ``source``, ``size``,
-        ``representatives``.
+        ``representatives``, ``words`` (a discovered theme's distinctive words).
     """
     texts = list(texts)
     if catalog is False:
@@ -68,9 +72,7 @@ def assign_themes(texts, catalog=None, n_themes="auto", random_state=0, n_jobs=1
     multiplicity = collections.Counter(normalized)
     content = [t for t in multiplicity if not is_no_comment(t)]
     tokenizer = JapaneseTokenizer(n_jobs=n_jobs)
-    analysed = dict(
-        zip(content, (AnalysedComment(t, *a) for t, a in zip(content, tokenizer.analyze(content, [multiplicity[t] for t in content]))))
-    )
+    analysed = dict(zip(content, analyze_comments(content, tokenizer, [multiplicity[t] for t in content])))
 
     code_of, score_of = {}, {}
     if catalog is not None and content:
@@ -92,8 +94,12 @@ def assign_themes(texts, catalog=None, n_themes="auto", random_state=0, n_jobs=1
     leftover = np.flatnonzero(is_content & pd.isna(theme_id))
     leftover_texts = {normalized[i] for i in leftover}
     discovered = None
-    if len(leftover_texts) >= MIN_COMMENTS_FOR_DISCOVERY:
-        discovered = ThemeDiscovery(n_themes=n_themes, random_state=random_state, n_jobs=n_jobs)
+    # Without a catalog, discovery is all there is: any three distinct comments will do.
+    min_comments = MIN_COMMENTS_FOR_DISCOVERY if catalog is not None else 3
+    if len(leftover_texts) >= min_comments:
+        sample_size = LEFTOVER_SAMPLE_SIZE if catalog is not None else ThemeDiscovery().sample_size
+        discovered = ThemeDiscovery(n_themes=n_themes, sample_size=sample_size, random_state=random_state,
+                                    n_jobs=n_jobs)
         discovered._fit_normalized(
             [texts[i] for i in leftover], [normalized[i] for i in leftover],
             tokens_of={t: analysed[t].tokens for t in leftover_texts}, tokenizer=tokenizer,
@@ -134,7 +140,7 @@ def _summarise(assignments, catalog, discovered):
             representatives = list(dict.fromkeys(members["comment"].astype(str)))[:5]
             rows.append(
                 {"theme_id": code, "label": name, "source": "catalog", "size": len(members),
-                 "representatives": representatives}
+                 "representatives": representatives, "words": []}
             )
     if discovered is not None:
         for theme in discovered.themes_.itertuples():
@@ -145,6 +151,7 @@ def _summarise(assignments, catalog, discovered):
                     "source": "discovery",
                     "size": int(theme.size),
                     "representatives": list(theme.representatives),
+                    "words": list(theme.top_words),
                 }
             )
-    return pd.DataFrame(rows, columns=["theme_id", "label", "source", "size", "representatives"])
+    return pd.DataFrame(rows, columns=["theme_id", "label", "source", "size", "representatives", "words"])

@@ -11,6 +11,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-
 _WHITESPACE = re.compile(r"\s+")
 # A run of the same mark says no more than one mark: ーーー, !!!, 。。。, ・・・, ~~~.
 _REPEATED_MARK = re.compile(r"([ー~〜!?。、.,・…\-_=*☆★♪*])\1+")
+_MARKS = frozenset("ー~〜!?。、.,・…-_=*☆★♪*")
 # Japanese internet laughter "www" -> "w"; not inside Latin words or URLs.
 _LAUGHTER = re.compile(r"(?<![A-Za-z0-9./@])[wW]{2,}(?![A-Za-z0-9./@])")
 
@@ -41,7 +42,15 @@ def normalize(text):
     if text is None or (isinstance(text, float) and text != text):
         return ""
     text = unicodedata.normalize("NFKC", str(text))
-    text = _CONTROL.sub("", text)
-    text = _WHITESPACE.sub(" ", text).strip()
-    text = _REPEATED_MARK.sub(r"\1", text)
-    return _LAUGHTER.sub("w", text)
+    # Cheap checks first: most comments need only some of the passes.
+    if not text.isprintable():  # control characters and whitespace other than " "
+        text = _CONTROL.sub("", text)
+        text = _WHITESPACE.sub(" ", text)
+    elif "  " in text:
+        text = _WHITESPACE.sub(" ", text)
+    text = text.strip()
+    if not _MARKS.isdisjoint(text):
+        text = _REPEATED_MARK.sub(r"\1", text)
+    if "w" in text or "W" in text:
+        text = _LAUGHTER.sub("w", text)
+    return text

@@ -11,6 +11,7 @@ import concurrent.futures
 import multiprocessing
 import os
 import re
+import threading
 from pathlib import Path
 
 import fugashi
@@ -38,6 +39,8 @@ DEFAULT_PHRASES = DATA_DIR / "phrases.txt"
 PARALLEL_MIN_TEXTS = 2000
 # Bound on the per-instance cache of tokenized texts used by __call__.
 TEXT_CACHE_SIZE = 100_000
+# Bound on the per-morpheme and per-compound decision caches.
+MORPHEME_CACHE_SIZE = 500_000
 
 # What a morpheme does when building tokens.
 _SKIP = 0  # ignored entirely, does not break a compound (honorific お/ご)
@@ -50,6 +53,13 @@ _NUMBER = 6  # numerals: dropped, and the counter after them too
 _COUNTER = 7  # 助数詞 suffix: dropped after a numeral
 _COUNTABLE_NOUN = 8  # 時間, 台...: a counter after a numeral, a noun otherwise
 
+_CHAINED = frozenset([_NOUN, _PREFIX, _SUFFIX, _COUNTER, _COUNTABLE_NOUN])
+_EMPTY_ENTRY = (_SKIP, None, None)
+_EMPTY_DETAILS = ("", 0, 0)
+_MISSING = object()
+# Separators of the compact results sent back by worker processes.
+_TEXT_SEP, _FIELD_SEP, _TOKEN_SEP = "\x1d", "\x1e", "\x1f"
+
 _FUNCTION_POS = frozenset(
     ["補助記号", "記号", "助詞", "助動詞", "接続詞", "連体詞", "感動詞", "空白", "代名詞"]
 )
@@ -57,7 +67,15 @@ _HONORIFIC_PREFIXES = frozenset(["御", "お", "ご"])
 _HONORIFIC_SUFFIXES = frozenset(["さん", "様", "さま", "ちゃん", "君", "くん", "殿", "氏", "達", "たち", "共", "ども", "方"])
 
 _tagger = None
+_local = threading.local()
 
+# MeCab output formats for the fast path. A node is printed as its surface
+# (with any whitespace before it, %M), then its left and right context ids and
+# its word cost: together with the surface they identify the dictionary entry,
+# so the line itself is the key of the per-morpheme cache and the long UniDic
+# feature string is decoded only the first time an entry is met.
+_KEY_FORMAT = r"%M\t%phl,%phr,%c\n"
+_FULL_FORMAT = r"%M\t%phl,%phr,%c\t%H\n"
 # Hiragana -> katakana, for reading (kana) strings of unknown words.
 _TO_KATAKANA = {code: code + 0x60 for code in range(ord("ぁ"), ord("ゖ") + 1)}
 # Index of the ``kana`` field (reading as written) in unidic-lite features.
@@ -81,6 +99,19 @@ def get_tagger():
     if _tagger is None:
         _tagger = fugashi.Tagger()
     return _tagger
+
+
+def _format_tagger(node_format):
+    """A fugashi tagger printing every node with ``node_format`` (one per thread)."""
+    taggers = getattr(_local, "taggers", None)
+    if taggers is None:
+        taggers = _local.taggers = {}
+    tagger = taggers.get(node_format)
+    if tagger is None:
+        # -O "" drops unidic-lite's own output format so that ours applies.
+        args = f'-O "" --node-format="{node_format}" --unk-format="{node_format}" --bos-format="" --eos-format=""'
+        tagger = taggers[node_format] = fugashi.Tagger(args)
+    return tagger
 
 
 def _fold(word):
@@ -163,9 +194,46 @@ class _Resources:
         self.keep_adverbs = keep_adverbs
         ordered = sorted(set(phrases), key=len, reverse=True)
         self.phrase_pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
-        # feature_raw -> (kind, key, written form); UniDic features fully
-        # determine lemma and base spelling for known words.
-        self.morphemes = {}
+        # Key-format line -> (kind, key, written form): what the token loop
+        # needs, decided once per dictionary entry; and -> (kana, length,
+        # leading whitespace), only read for readings and forced phrases.
+        self.morphemes = {"": _EMPTY_ENTRY}
+        self.details = {"": _EMPTY_DETAILS}
+        # (joined keys, joined written forms) of a compound -> its token or None.
+        self.compounds = {}
+
+    def fill(self, text):
+        """Classify every morpheme of ``text`` (parsed once more with full features)."""
+        morphemes, details = self.morphemes, self.details
+        if len(morphemes) > MORPHEME_CACHE_SIZE:
+            morphemes.clear()
+            details.clear()
+            morphemes[""] = _EMPTY_ENTRY
+            details[""] = _EMPTY_DETAILS
+        for line in _format_tagger(_FULL_FORMAT).parse(text).split("\n"):
+            if not line:
+                continue
+            key_line, feature = line.rsplit("\t", 1)
+            surface_ws = key_line.rsplit("\t", 1)[0]
+            surface = surface_ws.lstrip()
+            kind, key, written, kana = self.classify(feature)
+            if key is None and kind in _CHAINED:  # unknown word: its surface is its lemma
+                written = surface
+                key = _fold(surface)
+            if kana is None:
+                kana = to_katakana(surface)
+            morphemes[key_line] = (kind, key, written)
+            details[key_line] = (kana, len(surface_ws), len(surface_ws) - len(surface))
+
+    def compound(self, key, written):
+        """:meth:`canonical` of a re-joined compound, memoised."""
+        pair = (key, written)
+        token = self.compounds.get(pair, _MISSING)
+        if token is _MISSING:
+            if len(self.compounds) > MORPHEME_CACHE_SIZE:
+                self.compounds.clear()
+            token = self.compounds[pair] = self.canonical(key, written)
+        return token
 
     def canonical(self, key, written):
         """Apply synonyms and stop words to a finished token; None if dropped."""
@@ -242,6 +310,67 @@ class _Resources:
         return (_WORD, key, written) if key else (_DROP, None, None)
 
 
+def _tokens(entries, compound):
+    """Content words of a run of classified morphemes: ``(keys, written forms)``.
+
+    Nouns, prefixes and suffixes next to each other are joined into one
+    compound (then passed through ``compound``: synonyms and stop words);
+    numerals drop the counter after them.
+    """
+    keys, written_forms = [], []
+    chain_keys, chain_written, chain_kinds = [], [], []
+    after_number = False
+    for kind, key, written in entries:
+        if kind <= _WORD:  # skip, drop or a standalone word
+            if kind == _SKIP:
+                continue
+            after_number = False
+            if chain_keys:
+                _flush(chain_keys, chain_written, chain_kinds, compound, keys, written_forms)
+            if kind == _WORD:
+                keys.append(key)
+                written_forms.append(written)
+            continue
+        if kind == _NUMBER:
+            if chain_keys:
+                _flush(chain_keys, chain_written, chain_kinds, compound, keys, written_forms)
+            after_number = True
+            continue
+        if after_number:
+            after_number = False
+            if kind == _COUNTER or kind == _COUNTABLE_NOUN:
+                continue
+        # noun, prefix, suffix, counter or countable noun
+        chain_keys.append(key)
+        chain_written.append(written)
+        chain_kinds.append(_SUFFIX if kind == _COUNTER else kind)
+    if chain_keys:
+        _flush(chain_keys, chain_written, chain_kinds, compound, keys, written_forms)
+    return tuple(keys), tuple(written_forms)
+
+
+def _flush(chain_keys, chain_written, chain_kinds, compound, keys, written_forms):
+    """Close a noun chain: trim dangling affixes, join, append the token, reset."""
+    # Suffixes cannot start and prefixes cannot end a compound.
+    while chain_kinds and chain_kinds[0] == _SUFFIX:
+        del chain_kinds[0], chain_keys[0], chain_written[0]
+    while chain_kinds and chain_kinds[-1] == _PREFIX:
+        del chain_kinds[-1], chain_keys[-1], chain_written[-1]
+    if chain_keys:
+        if len(chain_keys) == 1:
+            written = chain_written[0]
+            key = compound(chain_keys[0], written)
+        else:
+            written = "".join(chain_written)
+            key = compound("".join(chain_keys), written)
+        if key:
+            keys.append(key)
+            written_forms.append(written)
+    chain_keys.clear()
+    chain_written.clear()
+    chain_kinds.clear()
+
+
 class JapaneseTokenizer(TransformerMixin, BaseEstimator):
     """Content-word tokenizer for Japanese comments (fugashi + UniDic).
 
@@ -291,8 +420,9 @@ class JapaneseTokenizer(TransformerMixin, BaseEstimator):
     # -- pickling: the fugashi Tagger cannot be pickled (polm/fugashi#54) --
 
     def __getstate__(self):
+        self._counts()  # fold pending display-form counts into the Counter
         state = self.__dict__.copy()
-        for transient in ("_tagger", "_text_cache", "_resources_cache", "_display_cache"):
+        for transient in ("_tagger", "_text_cache", "_resources_cache", "_display_cache", "_pending_counts"):
             state.pop(transient, None)
         return state
 
@@ -328,104 +458,121 @@ class JapaneseTokenizer(TransformerMixin, BaseEstimator):
         return resources
 
     def _get_tagger(self):
-        tagger = getattr(self, "_tagger", None)
-        if tagger is None:
-            tagger = self._tagger = fugashi.Tagger()
-        return tagger
+        """The key-format tagger of this thread (kept for callers of the old API)."""
+        return _format_tagger(_KEY_FORMAT)
 
     # -- core --
 
-    def _tokenize_normalized(self, text, resources, tagger):
-        """Tokens, their written forms and the kana reading of one normalised text."""
-        keys, written_forms, readings = [], [], []
+    def _tokenize_normalized(self, text, resources, tagger=None, with_reading=True):
+        """Tokens, their written forms and the kana reading of one normalised text.
+
+        Each morpheme costs one dict hit: the cache of ``resources`` maps the
+        line MeCab prints for it to what it contributes (see ``_KEY_FORMAT``).
+        ``tagger`` is ignored (kept for backward compatibility). The reading
+        is ``""`` when ``with_reading`` is false.
+        """
         if not text:
             return (), (), ""
         morphemes = resources.morphemes
-        canonical = resources.canonical
-        phrase_spans = None
-        if resources.phrase_pattern is not None:
-            matches = resources.phrase_pattern.finditer(text)
-            phrase_spans = {m.start(): (m.end(), m.group()) for m in matches} or None
+        lines = _format_tagger(_KEY_FORMAT).parse(text).split("\n")
+        try:
+            entries = [morphemes[line] for line in lines]
+        except KeyError:
+            resources.fill(text)
+            entries = [morphemes.get(line, _EMPTY_ENTRY) for line in lines]
+        if resources.phrase_pattern is not None and resources.phrase_pattern.search(text):
+            keys, written_forms = self._tokens_with_phrases(text, lines, entries, resources)
+        else:
+            keys, written_forms = _tokens(entries, resources.compound)
+        if with_reading:
+            details = resources.details
+            reading = "".join([details.get(line, _EMPTY_DETAILS)[0] for line in lines])
+        else:
+            reading = ""
+        return keys, written_forms, reading
 
-        chain_keys, chain_written, chain_kinds = [], [], []
-
-        def flush():
-            # Suffixes cannot start and prefixes cannot end a compound.
-            while chain_kinds and chain_kinds[0] == _SUFFIX:
-                del chain_kinds[0], chain_keys[0], chain_written[0]
-            while chain_kinds and chain_kinds[-1] == _PREFIX:
-                del chain_kinds[-1], chain_keys[-1], chain_written[-1]
-            if chain_keys:
-                written = "".join(chain_written)
-                key = canonical("".join(chain_keys), written)
-                if key:
-                    keys.append(key)
-                    written_forms.append(written)
-            chain_keys.clear()
-            chain_written.clear()
-            chain_kinds.clear()
-
-        after_number = False
+    @staticmethod
+    def _tokens_with_phrases(text, lines, entries, resources):
+        """:func:`_tokens` for a text holding forced phrases: each phrase is one token."""
+        spans = {m.start(): (m.end(), m.group()) for m in resources.phrase_pattern.finditer(text)}
+        details = resources.details
+        keys, written_forms = [], []
+        pending = []  # entries between phrases
         position = 0
         phrase_end = None
-        for node in tagger(text):
-            feature = node.feature_raw
-            info = morphemes.get(feature)
-            if info is None:
-                info = morphemes[feature] = resources.classify(feature)
-            kind, key, written, kana = info
-            readings.append(kana or to_katakana(node.surface))
-            if phrase_spans is not None:
-                surface = node.surface
-                start = position + len(node.white_space)
-                position = start + len(surface)
-                if phrase_end is not None:
-                    if position >= phrase_end:
-                        phrase_end = None
-                    continue
-                span = phrase_spans.get(start)
-                if span is not None:
-                    flush()
-                    phrase_end, phrase = span
-                    key = canonical(phrase, phrase)
-                    if key:
-                        keys.append(key)
-                        written_forms.append(phrase)
-                    if position >= phrase_end:
-                        phrase_end = None
-                    after_number = False
-                    continue
-            if kind == _SKIP:
+        for line, entry in zip(lines, entries):
+            _, length, space = details.get(line, _EMPTY_DETAILS)
+            start = position + space
+            position += length
+            if phrase_end is not None:
+                if position >= phrase_end:
+                    phrase_end = None
                 continue
-            if kind == _NUMBER:
-                flush()
-                after_number = True
+            span = spans.get(start)
+            if span is None:
+                pending.append(entry)
                 continue
-            if after_number and (kind == _COUNTER or kind == _COUNTABLE_NOUN):
-                after_number = False
-                continue
-            after_number = False
-            if kind >= _NOUN:  # noun, prefix, suffix, counter or countable noun
-                if key is None:  # unknown word: its surface is its lemma
-                    written = node.surface
-                    key = _fold(written)
-                chain_keys.append(key)
-                chain_written.append(written)
-                chain_kinds.append(_SUFFIX if kind == _COUNTER else kind)
-                continue
-            if chain_keys:
-                flush()
-            if kind == _WORD:
+            more_keys, more_written = _tokens(pending, resources.compound)
+            keys += more_keys
+            written_forms += more_written
+            pending = []
+            phrase_end, phrase = span
+            key = resources.canonical(phrase, phrase)
+            if key:
                 keys.append(key)
-                written_forms.append(written)
-        flush()
-        return tuple(keys), tuple(written_forms), "".join(readings)
+                written_forms.append(phrase)
+            if position >= phrase_end:
+                phrase_end = None
+        more_keys, more_written = _tokens(pending, resources.compound)
+        return tuple(keys + list(more_keys)), tuple(written_forms + list(more_written))
+
+    def reading(self, text):
+        """Kana reading (katakana, spaces at punctuation) of a normalised text.
+
+        Parameters
+        ----------
+        text : str
+
+        Returns
+        -------
+        str
+        """
+        return self._tokenize_normalized(text, self._resources())[2]
+
+    # -- display forms: counted lazily, only when someone asks for them --
 
     def _counts(self):
-        counts = getattr(self, "surface_counts_", None)
+        counts = self.__dict__.get("_surface_counts")
         if counts is None:
-            counts = self.surface_counts_ = collections.Counter()
+            counts = self.__dict__["_surface_counts"] = collections.Counter()
+        pending = self.__dict__.get("_pending_counts")
+        if pending:
+            for results, weights in pending:
+                if weights is None:
+                    for keys, written_forms in results:
+                        counts.update(zip(keys, written_forms))
+                else:
+                    for (keys, written_forms), times in zip(results, weights):
+                        for pair in zip(keys, written_forms):
+                            counts[pair] += times
+            pending.clear()
         return counts
+
+    def _count_later(self, results, weights=None):
+        """Remember ``(keys, written forms)`` pairs to count when display forms are needed."""
+        self.__dict__.setdefault("_pending_counts", []).append((results, weights))
+        self._display_cache = None
+
+    @property
+    def surface_counts_(self):
+        """collections.Counter: ``(token, written form) -> count`` (see the class docstring)."""
+        return self._counts()
+
+    @surface_counts_.setter
+    def surface_counts_(self, counts):
+        self.__dict__.pop("_pending_counts", None)
+        self.__dict__["_surface_counts"] = counts
+        self._display_cache = None
 
     def __call__(self, text):
         """Tokenize one comment (the ``analyzer=`` interface).
@@ -443,44 +590,60 @@ class JapaneseTokenizer(TransformerMixin, BaseEstimator):
         cache = self._text_cache
         hit = cache.get(normalized)
         if hit is None:
-            hit = self._tokenize_normalized(normalized, resources, self._get_tagger())
+            hit = self._tokenize_normalized(normalized, resources, with_reading=False)[:2]
             if len(cache) >= TEXT_CACHE_SIZE:
                 cache.clear()
             cache[normalized] = hit
-        keys, written_forms, _ = hit
-        self._counts().update(zip(keys, written_forms))
-        self._display_cache = None
-        return list(keys)
+        self._count_later([hit])
+        return list(hit[0])
 
-    def _tokenize_unique(self, texts):
-        """Tokenize distinct normalised texts, in parallel when worth it.
+    def _tokenize_many(self, texts, with_reading=True, normalized=True):
+        """Tokenize a slice of distinct texts (normalising them first unless ``normalized``)."""
+        resources = self._resources()
+        tokenize_one = self._tokenize_normalized
+        if normalized:
+            return [tokenize_one(text, resources, None, with_reading) for text in texts]
+        seen = {}
+        results = []
+        for text in texts:
+            norm = normalize(text)
+            result = seen.get(norm)
+            if result is None:
+                result = seen[norm] = tokenize_one(norm, resources, None, with_reading)
+            results.append(result)
+        return results
+
+    def _tokenize_unique(self, texts, with_reading=True, normalized=True):
+        """Tokenize distinct texts, in parallel when worth it.
 
         With ``n_jobs > 1`` this process takes one share itself and forked
-        workers the others: workers inherit the texts, the tagger and the
-        morpheme cache, and only receive index ranges and send back tokens.
+        workers the others: workers inherit the texts, the taggers and the
+        morpheme cache, receive only index ranges and send back one string
+        per share (tokens, written forms and readings joined by separators).
+        Texts are normalised where they are tokenized unless ``normalized``.
         """
         n_jobs = self.n_jobs if self.n_jobs and self.n_jobs > 0 else (os.cpu_count() or 1)
-        resources = self._resources()
-        tagger = self._get_tagger()
+        self._resources()
         fork = "fork" in multiprocessing.get_all_start_methods()
         if n_jobs > 1 and len(texts) >= PARALLEL_MIN_TEXTS and fork:
             global _worker_state
-            size = -(-len(texts) // n_jobs)
-            bounds = [(start, min(start + size, len(texts))) for start in range(0, len(texts), size)]
-            _worker_state = (self, texts)
+            # This process also decodes the workers' answers: it takes a smaller share.
+            own = len(texts) // (n_jobs + 1)
+            size = -(-(len(texts) - own) // (n_jobs - 1))
+            bounds = [(start, min(start + size, len(texts))) for start in range(own, len(texts), size)]
+            _worker_state = (self, texts, with_reading, normalized)
             try:
                 with concurrent.futures.ProcessPoolExecutor(
-                    max_workers=len(bounds) - 1, mp_context=multiprocessing.get_context("fork")
+                    max_workers=len(bounds), mp_context=multiprocessing.get_context("fork")
                 ) as pool:
-                    futures = [pool.submit(_tokenize_range, start, end) for start, end in bounds[1:]]
-                    start, end = bounds[0]
-                    results = [self._tokenize_normalized(text, resources, tagger) for text in texts[start:end]]
+                    futures = [pool.submit(_tokenize_range, start, end) for start, end in bounds]
+                    results = self._tokenize_many(texts[:own], with_reading, normalized)
                     for future in futures:
-                        results.extend(future.result())
+                        results.extend(_decode(future.result()))
             finally:
                 _worker_state = None
             return results
-        return [self._tokenize_normalized(text, resources, tagger) for text in texts]
+        return self._tokenize_many(texts, with_reading, normalized)
 
     def analyze(self, texts, weights=None):
         """Tokens and kana reading of distinct, already normalised texts.
@@ -502,13 +665,8 @@ class JapaneseTokenizer(TransformerMixin, BaseEstimator):
             spaces at punctuation.
         """
         texts = list(texts)
-        weights = [1] * len(texts) if weights is None else list(weights)
         results = self._tokenize_unique(texts)
-        counts = self._counts()
-        for (keys, written_forms, _), times in zip(results, weights):
-            for pair in zip(keys, written_forms):
-                counts[pair] += times
-        self._display_cache = None
+        self._count_later([r[:2] for r in results], None if weights is None else list(weights))
         return [(keys, reading) for keys, _, reading in results]
 
     def transform(self, X):
@@ -524,25 +682,13 @@ class JapaneseTokenizer(TransformerMixin, BaseEstimator):
         list of list of str
             One token list per comment, in input order.
         """
-        texts = list(X)
-        normalized_of = {}
-        normalized = []
-        for text in texts:
-            key = text if isinstance(text, str) else repr(text)
-            norm = normalized_of.get(key)
-            if norm is None:
-                norm = normalized_of[key] = normalize(text)
-            normalized.append(norm)
-        multiplicity = collections.Counter(normalized)
+        texts = [text if isinstance(text, str) else normalize(text) for text in X]
+        multiplicity = collections.Counter(texts)
         unique = list(multiplicity)
-        tokenized = dict(zip(unique, self._tokenize_unique(unique)))
-        counts = self._counts()
-        for text, times in multiplicity.items():
-            keys, written_forms, _ = tokenized[text]
-            for pair in zip(keys, written_forms):
-                counts[pair] += times
-        self._display_cache = None
-        return [list(tokenized[text][0]) for text in normalized]
+        results = self._tokenize_unique(unique, with_reading=False, normalized=False)
+        self._count_later([r[:2] for r in results], list(multiplicity.values()))
+        tokens_of = {text: result[0] for text, result in zip(unique, results)}
+        return [list(tokens_of[text]) for text in texts]
 
     def fit(self, X, y=None):
         """Learn the display form of each token from comments.
@@ -608,15 +754,27 @@ class JapaneseTokenizer(TransformerMixin, BaseEstimator):
         return tags
 
 
-# (tokenizer, texts) set just before forking workers, which inherit it.
+# (tokenizer, texts, with_reading, normalized) set just before forking workers, which inherit it.
 _worker_state = None
 
 
 def _tokenize_range(start, end):
-    tokenizer, texts = _worker_state
-    resources = tokenizer._resources()
-    tagger = tokenizer._get_tagger()
-    return [tokenizer._tokenize_normalized(text, resources, tagger) for text in texts[start:end]]
+    """Worker: tokenize texts[start:end] and answer with one compact string."""
+    tokenizer, texts, with_reading, normalized = _worker_state
+    parts = []
+    for keys, written_forms, reading in tokenizer._tokenize_many(texts[start:end], with_reading, normalized):
+        parts.append(_TOKEN_SEP.join(keys) + _FIELD_SEP + _TOKEN_SEP.join(written_forms) + _FIELD_SEP + reading)
+    return _TEXT_SEP.join(parts)
+
+
+def _decode(answer):
+    """Inverse of the encoding in :func:`_tokenize_range`."""
+    results = []
+    for part in answer.split(_TEXT_SEP):
+        keys, written_forms, reading = part.split(_FIELD_SEP)
+        results.append((tuple(keys.split(_TOKEN_SEP)) if keys else (),
+                        tuple(written_forms.split(_TOKEN_SEP)) if written_forms else (), reading))
+    return results
 
 
 _default_tokenizer = None

@@ -56,9 +56,9 @@ from IPython.display import Markdown, display
 
 from analysis import JapaneseTokenizer, ThemeCatalog, assign_themes, is_no_comment
 from analysis import cooccurrence, plotting, store
+from analysis.masking import mask_personal_data
 from analysis.satisfaction import satisfaction_by_theme, theme_shares
 from survey_app.questionnaire import RESPONDENT_GROUP
-from survey_app.reports.masking import mask_personal_data
 
 here = Path.cwd()
 repo = next((p for p in (here, *here.parents) if (p / "analysis").is_dir() and (p / "notebooks").is_dir()), here)

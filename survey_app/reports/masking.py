@@ -1,146 +1,15 @@
-"""Mask personal data in free comments before anyone reads them on a page or in an export.
+"""Masking of personal data in comments: re-exported from :mod:`analysis.masking`.
 
-Only the displayed copy is changed; the stored comment stays as the respondent wrote it.
-Masked: e-mail addresses, postal codes, telephone numbers, long digit runs (My Number, card
-and account numbers) and people's names written with an honorific (佐藤さん, 鈴木様, 田中氏,
-健太君, ゆいちゃん) or after 担当の/担当は. Words that take an honorific but name nobody
-(皆さん, 職員さん, お客様, 利用者様 …) are kept.
+The rules live in the Flask-free analysis package so that the notebooks and the
+analysis command line mask exactly as the report pages and exports do.
 """
-import re
-
-NAME_MASK = "〇〇"
-EMAIL_MASK = "［メールアドレス］"
-POSTAL_MASK = "〒［郵便番号］"
-PHONE_MASK = "［電話番号］"
-NUMBER_MASK = "［番号］"
-
-_DIGIT = "[0-9０-９]"
-_NOT_DIGIT_BEFORE = "(?<![0-9０-９])"
-_NOT_DIGIT_AFTER = "(?![0-9０-９])"
-# Hyphens people type between digits, including the katakana long-vowel mark and minus signs.
-_DASH = "[-‐‑‒–—―ー－−﹣]"
-_SEPARATOR = rf"(?:\s?{_DASH}\s?|\s|[.．])"
-
-_EMAIL = re.compile(
-    r"[A-Za-z0-9Ａ-Ｚａ-ｚ０-９._%+\-－]+\s?[@＠]\s?[A-Za-z0-9Ａ-Ｚａ-ｚ０-９\-－]+"
-    r"(?:\s?[.．]\s?[A-Za-z0-9Ａ-Ｚａ-ｚ０-９\-－]+)+"
-)
-_POSTAL_MARKED = re.compile(rf"〒\s?{_DIGIT}{{3}}\s?(?:{_DASH}\s?)?{_DIGIT}{{4}}{_NOT_DIGIT_AFTER}")
-_POSTAL_BARE = re.compile(rf"{_NOT_DIGIT_BEFORE}(?<!{_DASH}){_DIGIT}{{3}}{_DASH}{_DIGIT}{{4}}"
-                          rf"{_NOT_DIGIT_AFTER}(?!{_DASH})")
-# 090-1234-5678, 03(1234)5678, 0120 123 456, +81 90 1234 5678, 0312345678.
-_PHONE = re.compile(
-    rf"{_NOT_DIGIT_BEFORE}(?:[+＋]\s?[8８][1１]\s?(?:{_DASH}\s?)?|[(（]\s?)?[0０]?{_DIGIT}{{1,4}}"
-    rf"(?:\s?[()（）]\s?|{_SEPARATOR})?{_DIGIT}{{1,4}}"
-    rf"(?:\s?[()（）]\s?|{_SEPARATOR})?{_DIGIT}{{3,4}}{_NOT_DIGIT_AFTER}"
-)
-_LONG_DIGITS = re.compile(
-    rf"{_NOT_DIGIT_BEFORE}(?:{_DIGIT}{{8,}}|{_DIGIT}{{4}}(?:{_SEPARATOR}{_DIGIT}{{4}}){{2,}})"
-    rf"{_NOT_DIGIT_AFTER}"
+from analysis.masking import (  # noqa: F401
+    EMAIL_MASK,
+    NAME_MASK,
+    NUMBER_MASK,
+    PHONE_MASK,
+    POSTAL_MASK,
+    mask_personal_data,
 )
 
-_KANJI = r"[\u3400-\u4DBF\u4E00-\u9FFF\uF900-\uFAFF々〆ヶ]"
-_KATAKANA = r"[\u30A1-\u30FAー・]"
-_HIRAGANA = r"[\u3041-\u3096]"
-_LATIN = r"[A-Za-zＡ-Ｚａ-ｚ]"
-_HONORIFIC = r"(?:さん|さま|様(?![々子式相態])|氏(?!名)|君|くん|ちゃん|先生)"
-# A name: kanji (surname, optionally a space and a given name), katakana or Latin letters.
-_NAME = (rf"(?:{_KANJI}{{1,5}}(?:[ 　]{_KANJI}{{1,4}})?"
-         rf"|{_KATAKANA}{{2,12}}(?:[ 　]{_KATAKANA}{{2,12}})?"
-         rf"|{_LATIN}{{2,20}}(?:[ 　]{_LATIN}{{2,20}})?)")
-_NAME_WITH_HONORIFIC = re.compile(rf"(?P<name>{_NAME})(?P<honorific>{_HONORIFIC})")
-# Children and friends are often written in hiragana with ちゃん/くん: ゆいちゃん, たろうくん.
-_HIRAGANA_NICKNAME = re.compile(rf"(?<!{_HIRAGANA})(?P<name>{_HIRAGANA}{{2,5}})(?P<honorific>ちゃん|くん)")
-# 担当の佐藤が… / 担当は鈴木で… / 担当者の田中 — a name right after the word for "in charge".
-_AFTER_IN_CHARGE = re.compile(
-    rf"(?P<lead>担当(?:者|職員|相談員)?(?:の方)?(?:の|は|が|：|:)\s?)"
-    rf"(?P<name>{_KANJI}{{2,5}}(?:[ 　]{_KANJI}{{1,4}})?|{_KATAKANA}{{2,12}})"
-    rf"(?=[^\u3400-\u4DBF\u4E00-\u9FFF\u30A1-\u30FA]|$)"
-)
-
-# Words that take an honorific but are not anyone's name. Kept small and explicit.
-ALLOWED_WORDS = frozenset({
-    "皆", "皆様", "みな", "みんな", "職員", "相談員", "支援員", "客", "お客", "利用者", "来所者",
-    "担当", "担当者", "係", "係員", "窓口", "受付", "先生", "子", "お子", "息子", "娘", "母", "父",
-    "お母", "お父", "奥", "赤", "親御", "家族", "ご家族", "相手", "神", "仏", "市", "県", "区",
-    "市役所", "役所", "区役所", "県庁", "ハローワーク", "ナビゲーター", "カウンセラー",
-    "スタッフ", "ケースワーカー", "コンサルタント", "アドバイザー", "医者", "看護師",
-    "弁護士", "社長", "上司", "同僚", "先輩", "後輩", "大家", "隣", "近所", "他", "貴",
-    "あか", "おじい", "おばあ", "おにい", "おねえ", "にい", "ねえ", "ばあ", "じい",
-    "パート", "アルバイト", "バイト", "ガードマン", "ママ", "パパ", "ボランティア",
-    # 様 and 氏 inside ordinary words: 同様, 多様, 仕様, 模様, 神様.
-    "同", "多", "仕", "模", "異", "一", "各", "王", "殿", "有",
-})
-# Words that follow 担当の but are not names: 担当の部署, 担当の変更.
-_IN_CHARGE_WORDS = frozenset({
-    "部署", "業務", "仕事", "内容", "変更", "交代", "分野", "範囲", "窓口", "職員", "相談員",
-    "支援員", "先生", "時間", "曜日", "日時", "制度", "方々", "人達", "者同士",
-})
-# A kanji word ending like this names a role, not a person: 相談員さん, 看護師さん, 所長さん.
-_ROLE_SUFFIXES = ("員", "者", "師", "士", "官", "長", "係", "様", "方", "達", "たち", "会", "課", "所")
-# Words that can stand just before a name in one kanji run: 担当佐藤さん, 窓口田中さん.
-_LEADING_WORDS = ("担当者", "担当", "相談員", "支援員", "職員", "窓口", "受付", "係員", "係")
-
-
-def _is_allowed(word: str) -> bool:
-    bare = word.replace(" ", "").replace("　", "")
-    if bare in ALLOWED_WORDS or bare.lstrip("おご御") in ALLOWED_WORDS:
-        return True
-    return bare.endswith(_ROLE_SUFFIXES) and not re.fullmatch(_KATAKANA + "+", bare)
-
-
-def _mask_honorific(match: re.Match) -> str:
-    name, honorific = match.group("name"), match.group("honorific")
-    for leading in _LEADING_WORDS:
-        if name.startswith(leading) and len(name) > len(leading):
-            rest = name[len(leading):].lstrip(" 　")
-            if _is_allowed(rest):
-                return match.group(0)
-            return leading + name[len(leading):len(name) - len(rest)] + NAME_MASK + honorific
-    if _is_allowed(name):
-        return match.group(0)
-    return NAME_MASK + honorific
-
-
-def _mask_hiragana_nickname(match: re.Match) -> str:
-    if _is_allowed(match.group("name")) or match.group("name").startswith(("お", "ご")):
-        return match.group(0)
-    return NAME_MASK + match.group("honorific")
-
-
-def _mask_after_in_charge(match: re.Match) -> str:
-    name = match.group("name")
-    if name in _IN_CHARGE_WORDS or _is_allowed(name):
-        return match.group(0)
-    return match.group("lead") + NAME_MASK
-
-
-def _mask_phone(match: re.Match) -> str:
-    digits = sum(ch.isdigit() for ch in match.group(0))
-    text = match.group(0)
-    international = text.lstrip("(（ ").startswith(("+", "＋"))
-    starts_with_zero = text.lstrip("(（ ")[:1] in ("0", "０")
-    if (international and 10 <= digits <= 12) or (starts_with_zero and 10 <= digits <= 11):
-        return PHONE_MASK
-    return text
-
-
-def mask_personal_data(text: str | None) -> str:
-    """Return `text` with e-mail addresses, numbers and people's names replaced by marks.
-
-    Examples
-    --------
-    >>> mask_personal_data("担当の佐藤さんに 090-1234-5678 へ電話をもらった")
-    '担当の〇〇さんに ［電話番号］ へ電話をもらった'
-    """
-    if not text:
-        return ""
-    masked = _EMAIL.sub(EMAIL_MASK, text)
-    masked = _POSTAL_MARKED.sub(POSTAL_MASK, masked)
-    masked = _PHONE.sub(_mask_phone, masked)
-    masked = _POSTAL_BARE.sub(POSTAL_MASK.removeprefix("〒"), masked)
-    masked = _LONG_DIGITS.sub(NUMBER_MASK, masked)
-    masked = _NAME_WITH_HONORIFIC.sub(_mask_honorific, masked)
-    masked = _HIRAGANA_NICKNAME.sub(_mask_hiragana_nickname, masked)
-    masked = _AFTER_IN_CHARGE.sub(_mask_after_in_charge, masked)
-    return masked
+__all__ = ["EMAIL_MASK", "NAME_MASK", "NUMBER_MASK", "PHONE_MASK", "POSTAL_MASK", "mask_personal_data"]

@@ -1,8 +1,10 @@
 import numpy as np
+import pandas as pd
 from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold
 
 from analysis import ThemeCatalog, assign_themes
+from analysis.catalog import DEFAULT_THRESHOLD, choose_threshold
 
 
 def test_default_catalog_has_the_eleven_named_themes(default_catalog):
@@ -27,8 +29,8 @@ def test_catalog_cross_validated_macro_f1(dev_comments, default_catalog):
         catalog = ThemeCatalog.train(data.iloc[train], seed_words=seeds, threshold=0.0)
         predicted += list(catalog.assign(data["comment"].iloc[test])["code"])
         truth += list(data["theme"].iloc[test])
-    # Benchmarks report the real figure; this floor guards against regressions.
-    assert f1_score(truth, predicted, average="macro") >= 0.82
+    # Benchmarks report the real figure (0.86 when written); this floor guards against regressions.
+    assert f1_score(truth, predicted, average="macro") >= 0.84
 
 
 def test_off_topic_comment_is_unassigned(default_catalog):
@@ -61,3 +63,40 @@ def test_catalog_trains_without_any_seed_words():
 def test_seed_words_match_hiragana_spellings_through_their_reading(default_catalog):
     result = default_catalog.assign(["ちゅうしゃじょうがせまい", "どにちもあいてるといい"])
     assert list(result["code"]) == ["T11", "T08"]
+
+
+def test_comments_of_a_theme_the_catalog_does_not_know_surface_as_unassigned(dev_comments, default_catalog):
+    # Hold the opening-hours theme out entirely (examples and seed words): most of its
+    # comments must stay unassigned, while held-out comments of known themes stay assigned.
+    data = dev_comments[dev_comments["theme"] != "T00"].reset_index(drop=True)
+    new_theme = (data["theme"] == "T08").to_numpy()
+    known = data[~new_theme].reset_index(drop=True)
+    seeds = {t["code"]: t["seed_words"] for t in default_catalog.themes if t["code"] != "T08"}
+    train, test = next(StratifiedKFold(5, shuffle=True, random_state=0).split(known, known["theme"]))
+    catalog = ThemeCatalog.train(known.iloc[train], seed_words=seeds, threshold=default_catalog.threshold)
+    unseen = catalog.assign(data.loc[new_theme, "comment"])
+    assert unseen["code"].isna().mean() >= 0.5
+    held_out = catalog.assign(known["comment"].iloc[test])
+    assert held_out["code"].notna().mean() >= 0.85
+    assigned = held_out["code"].notna().to_numpy()
+    truth = known["theme"].iloc[test].to_numpy()
+    assert (held_out["code"].to_numpy()[assigned] == truth[assigned]).mean() >= 0.85
+
+
+def test_the_shipped_threshold_is_the_measured_one(default_catalog):
+    # `catalog train` measured it (held_out_scores + choose_threshold); the old 0.30 let
+    # almost every comment of an unknown theme into some catalog theme.
+    assert default_catalog.threshold == DEFAULT_THRESHOLD
+    assert 0.4 <= default_catalog.threshold <= 0.7
+
+
+def test_threshold_choice_keeps_known_themes_and_leaves_unseen_ones_out():
+    scores = pd.DataFrame({
+        "score": [0.95, 0.9, 0.85, 0.8, 0.7, 0.64, 0.3, 0.55, 0.65, 0.1],
+        "known": [True] * 6 + [False] * 4,
+        "correct": [True] * 6 + [False] * 4,
+    })
+    threshold, table = choose_threshold(scores, grid=[0.25, 0.5, 0.62, 0.66, 0.75])
+    # 0.66 would leave all unseen comments out but drops a known one (5/6 < 0.9 kept).
+    assert threshold == 0.62
+    assert set(table.columns) == {"threshold", "known_kept", "unseen_unassigned", "balanced"}

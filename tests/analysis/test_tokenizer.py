@@ -93,3 +93,32 @@ def test_two_processes_give_the_same_tokens_as_one(dev_comments):
 
 def test_module_tokenize_returns_one_list_per_text():
     assert tokenize(["職員さんみんな優しい", None, "ー"]) == [["職員", "親切"], [], []]
+
+
+def test_fast_path_segments_like_the_full_feature_parse(dev_comments):
+    # The per-morpheme cache is keyed by the lean MeCab line; the full-feature parse that
+    # fills it must split every comment into exactly the same morphemes.
+    from analysis.text import normalize
+    from analysis.tokenizer import _FULL_FORMAT, _KEY_FORMAT, _format_tagger
+
+    for text in dev_comments["comment"].map(normalize):
+        lean = [line for line in _format_tagger(_KEY_FORMAT).parse(text).split("\n") if line]
+        full = [line.rsplit("\t", 1)[0] for line in _format_tagger(_FULL_FORMAT).parse(text).split("\n") if line]
+        assert lean == full, text
+
+
+def test_cold_and_warm_caches_give_the_same_tokens(dev_comments):
+    texts = list(dev_comments["comment"])
+    warm = JapaneseTokenizer()
+    warm.transform(texts)
+    assert JapaneseTokenizer().transform(texts) == warm.transform(texts)
+    assert warm.surface_counts_[("職員", "職員")] > 0
+
+
+def test_importing_the_package_loads_no_heavy_dependency():
+    import subprocess
+    import sys
+
+    code = "import sys, analysis; print(sorted(m for m in ('fugashi', 'sklearn', 'pandas', 'flask') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
