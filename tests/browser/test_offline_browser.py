@@ -261,3 +261,40 @@ def test_offline_form_with_missing_answers_shows_the_errors_and_queues_nothing(l
     wait_for_stored(page, server.app, 1)
     row = stored(server.app)[0]
     assert (row.satisfaction, row.establishment, row.services) == (1, 1, ["job_search"])
+
+
+def test_a_new_version_replaces_the_cached_pages_and_keeps_queued_answers(live_server, page, monkeypatch):
+    """A questionnaire or asset change: the tablet installs the new worker, drops the old cache,
+    refreshes its idle form, and an answer queued under the old version is still stored."""
+    monkeypatch.setattr("survey_app.survey.views.offline_cache_version", lambda: "v1-old")
+    server = live_server(FAST)
+    form_url = enroll_and_wait_offline_ready(page, server)
+    cache_names = "() => caches.keys().then(names => names.filter(n => n.startsWith('survey-offline-')))"
+    assert page.evaluate(cache_names) == ["survey-offline-v1-old"]
+
+    # An answer queued offline under the old version.
+    page.context.set_offline(True)
+    answer(page, "まあ満足", "古い版で回答")
+    page.wait_for_url(form_url, timeout=5_000)
+    assert queue_size(page) == 1
+
+    # The server moves on; the tablet comes back online and checks for a new worker.
+    monkeypatch.setattr("survey_app.survey.views.offline_cache_version", lambda: "v1-new")
+    page.context.set_offline(False)
+    page.evaluate("() => navigator.serviceWorker.getRegistration().then(r => r.update())")
+    page.wait_for_function(
+        "() => caches.keys().then(names => { const ours = names.filter(n => n.startsWith('survey-offline-'));"
+        " return ours.length === 1 && ours[0] === 'survey-offline-v1-new'; })", timeout=15_000)
+    # The idle form reloads itself under the new worker and is ready offline again.
+    page.wait_for_selector("[data-cache-version='v1-new']", state="attached", timeout=15_000)
+    page.wait_for_selector("html[data-offline-ready]", state="attached", timeout=15_000)
+
+    wait_for_stored(page, server.app, 1)
+    rows = stored(server.app)
+    assert [(row.comment, row.form_version) for row in rows] == [("古い版で回答", 1)]
+
+    # Offline again: the new cache serves the form.
+    page.context.set_offline(True)
+    response = page.reload()
+    assert response.from_service_worker
+    page.locator("#survey-form").wait_for()
