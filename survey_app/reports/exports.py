@@ -14,13 +14,15 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from analysis.masking import mask_personal_data
+
 from ..models import OPERATOR_KINDS
 from ..questionnaire import ESTABLISHMENT, RESPONDENT_GROUP, SATISFACTION, SERVICES
 from ..targets.queries import achievement_for
 from ..timeutil import fiscal_year_label, to_tokyo, utcnow
 from . import queries
 from .achievement import met_mark
-from .masking import mask_personal_data
+
 
 BOM = "\ufeff"
 SUPPRESSED_TEXT = "回答数不足"

@@ -3,13 +3,14 @@ import re
 
 from flask import render_template, request
 
+from analysis.masking import mask_personal_data
+
 from ..audit import record
 from ..auth import accessible_facilities, current_user, facility_or_404, login_required
 from ..models import OPERATOR_KINDS
 from ..questionnaire import ESTABLISHMENT, RESPONDENT_GROUP, SATISFACTION
 from ..timeutil import fiscal_year_label, fiscal_year_of, to_tokyo, utcnow
 from . import achievement, bp, charts, devices, exports, queries
-from .masking import mask_personal_data
 
 GROUP_LABELS = {choice.value: choice.label for choice in RESPONDENT_GROUP.choices}
 FIRST_FISCAL_YEAR = 2011  # the joint counters started in 平成23年度

@@ -8,7 +8,7 @@ from analysis.satisfaction import national_summary, satisfaction_by, theme_share
 from analysis.store import read_responses, read_theme_assignments
 from survey_app.extensions import db
 from survey_app.models import AuditEvent, Facility
-from survey_app.reports.masking import mask_personal_data
+from analysis.masking import mask_personal_data
 
 from .reports_fixtures import *  # noqa: F401,F403
 from .reports_fixtures import (FACILITY_CODE, FISCAL_YEAR, OTHER_FACILITY_CODE, PII_COMMENT,
