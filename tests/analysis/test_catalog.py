@@ -29,8 +29,9 @@ def test_catalog_cross_validated_macro_f1(dev_comments, default_catalog):
         catalog = ThemeCatalog.train(data.iloc[train], seed_words=seeds, threshold=0.0)
         predicted += list(catalog.assign(data["comment"].iloc[test])["code"])
         truth += list(data["theme"].iloc[test])
-    # Benchmarks report the real figure (0.86 when written); this floor guards against regressions.
-    assert f1_score(truth, predicted, average="macro") >= 0.84
+    # Benchmarks report the real figure (0.91 on this split, 0.906 over split seeds 0-9 when
+    # written); this floor guards against regressions.
+    assert f1_score(truth, predicted, average="macro") >= 0.88
 
 
 def test_off_topic_comment_is_unassigned(default_catalog):
