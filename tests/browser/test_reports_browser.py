@@ -35,6 +35,18 @@ def log_in(page, url: str, username: str) -> None:
     page.wait_for_url("**/reports/**")
 
 
+
+def download_each(page, exports, tmp_path):
+    """Click each export link; check the file's name and its first bytes."""
+    for label, filename, magic in exports:
+        with page.expect_download() as info:
+            page.get_by_role("link", name=label).click()
+        download = info.value
+        assert download.suggested_filename == filename
+        path = tmp_path / filename
+        download.save_as(path)
+        assert path.read_bytes().startswith(magic)
+
 def test_manager_reads_filters_and_downloads(report_server, new_context, artifacts_dir, tmp_path):
     context = new_context(**IPAD_LANDSCAPE, accept_downloads=True)
     page = context.new_page()
@@ -45,14 +57,7 @@ def test_manager_reads_filters_and_downloads(report_server, new_context, artifac
     assert page.locator("#overview-table tbody tr").count() == 1
     assert "1施設中0施設で90%以上の利用者満足度" in page.locator(".headline__main").inner_text()
     page.screenshot(path=str(artifacts_dir / "reports-overview-manager.png"), full_page=True)
-    for label, filename, magic in EXPORTS:
-        with page.expect_download() as info:
-            page.get_by_role("link", name=label).click()
-        download = info.value
-        assert download.suggested_filename == filename
-        path = tmp_path / filename
-        download.save_as(path)
-        assert path.read_bytes().startswith(magic)
+    download_each(page, EXPORTS, tmp_path)
 
     page.get_by_role("link", name="川口市 就労支援コーナー").click()
     page.wait_for_url(f"**/reports/{FACILITY_CODE}?fy={FISCAL_YEAR}")
@@ -78,14 +83,7 @@ def test_manager_reads_filters_and_downloads(report_server, new_context, artifac
     page.wait_for_url("**q=**")
     assert page.locator("#comment-count").get_attribute("data-total") == "12"
 
-    for label, filename, magic in FACILITY_EXPORTS:
-        with page.expect_download() as info:
-            page.get_by_role("link", name=label).click()
-        download = info.value
-        assert download.suggested_filename == filename
-        path = tmp_path / filename
-        download.save_as(path)
-        assert path.read_bytes().startswith(magic)
+    download_each(page, FACILITY_EXPORTS, tmp_path)
     assert page.evaluate("() => typeof window.__xss") == "undefined"
     assert csp_messages == []
 
