@@ -35,7 +35,6 @@ def log_in(page, url: str, username: str) -> None:
     page.wait_for_url("**/reports/**")
 
 
-
 def download_each(page, exports, tmp_path):
     """Click each export link; check the file's name and its first bytes."""
     for label, filename, magic in exports:
@@ -46,6 +45,7 @@ def download_each(page, exports, tmp_path):
         path = tmp_path / filename
         download.save_as(path)
         assert path.read_bytes().startswith(magic)
+
 
 def test_manager_reads_filters_and_downloads(report_server, new_context, artifacts_dir, tmp_path):
     context = new_context(**IPAD_LANDSCAPE, accept_downloads=True)
