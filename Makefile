@@ -40,8 +40,7 @@ instance: install
 	$(BIN)/survey-analysis run
 
 demo: instance
-	@echo "Demo logins for http://$(HOST):$(PORT)/auth/login (new passwords each run):"
-	@$(FLASK) users demo | sed 's/^/  /'
+	@$(FLASK) users demo
 	@$(FLASK) devices enroll aomori-young-job-plaza --label "デモ用タブレット" --base-url http://$(HOST):$(PORT) | sed 's/^/  /'
 	@echo "Open the enrollment URL above in this browser to use it as the demo facility's tablet."
 	@echo "Serving on http://$(HOST):$(PORT) (Ctrl+C to stop)"
