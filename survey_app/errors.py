@@ -5,7 +5,7 @@ including URLs that match no route at all, gets a short page in plain Japanese, 
 Werkzeug's English default.
 """
 from flask import Flask, render_template, request
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException
 
 MESSAGES = {
     400: ("リクエストが正しくありません", "送られた内容を読み取れませんでした。もう一度お試しください。"),
@@ -29,6 +29,5 @@ def _error_page(error: HTTPException):
 
 
 def init_app(app: Flask) -> None:
-    # InternalServerError also covers unhandled exceptions (Flask logs their traceback first).
+    # Also covers unhandled exceptions: Flask logs them and passes on an InternalServerError.
     app.register_error_handler(HTTPException, _error_page)
-    app.register_error_handler(InternalServerError, _error_page)

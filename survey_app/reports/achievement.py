@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from analysis.achievement import STATUSES, classify_facilities, employments_by_facility
+from analysis.achievement import STATUS_LABELS, STATUSES, classify_facilities, employments_by_facility
 
 from ..targets.queries import achievement_for, targets_frame
 
@@ -28,14 +28,11 @@ class OverviewAchievement:
         """E.g. 「年度目標：達成 34施設・一部達成 37施設・未達成 9施設（80施設）、就職者数 44,128人」."""
         if not self.n_classified:
             return ""
-        parts = "・".join(f"{label} {self.counts[key]}施設" for key, label in STATUS_TEXT)
+        parts = "・".join(f"{label} {self.counts[key]}施設" for key, label in STATUS_LABELS.items())
         text = f"年度目標：{parts}（目標のある{self.n_classified}施設）"
         if self.employments:
             text += f"、就職者数の実績 計{self.employments:,.0f}人"
         return text
-
-
-STATUS_TEXT = (("achieved", "達成"), ("partly", "一部達成"), ("not_achieved", "未達成"))
 
 
 def overview_achievement(fiscal_year: int, facilities) -> OverviewAchievement:
@@ -86,12 +83,3 @@ def _number(value):
 def met_mark(met) -> str:
     """○ met, × not met, — not known yet (no result)."""
     return "—" if met is None else ("○" if met else "×")
-
-
-def number_text(value, kind: str) -> str:
-    if value is None:
-        return "—"
-    if kind == "rate":
-        return f"{value:,.1f}"
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
-

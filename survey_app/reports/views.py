@@ -179,7 +179,7 @@ def facility_report(facility, fiscal_year: int) -> dict:
         "group_rows": group_rows, "satisfaction_question": SATISFACTION,
         "establishment_question": ESTABLISHMENT, "charts": charts, "min_n": queries.MIN_N,
         "generated_at": utcnow(), "targets": achievement.facility_targets(facility, fiscal_year),
-        "target_number": achievement.number_text, "met_mark": achievement.met_mark,
+        "met_mark": achievement.met_mark,
     }
 
 

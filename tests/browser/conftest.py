@@ -58,6 +58,15 @@ def run_axe(page) -> list[dict]:
     ]
 
 
+def assert_missing_answers_reported(page) -> None:
+    """The error summary and the two required questions' messages, as a jobseeker sees them."""
+    summary = page.get_by_role("alert")
+    summary.wait_for()
+    assert "まだ答えていない質問などがあります" in plain_text(summary)
+    assert page.locator("#satisfaction-error").inner_text().endswith("この質問は必ず選んでください。")
+    assert page.locator("#establishment-error").is_visible()
+
+
 def plain_text(locator) -> str:
     """Return the rendered text without the furigana (<rt>) readings."""
     return locator.evaluate("""element => {

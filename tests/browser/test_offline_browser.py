@@ -14,7 +14,7 @@ from survey_app.extensions import db
 from survey_app.models import Device, Response
 
 from ..conftest import FACILITY_CODE
-from .conftest import collect_csp_violations, plain_text, run_axe
+from .conftest import assert_missing_answers_reported, collect_csp_violations, plain_text, run_axe
 
 pytestmark = pytest.mark.browser
 
@@ -244,11 +244,7 @@ def test_offline_form_with_missing_answers_shows_the_errors_and_queues_nothing(l
     page.reload()
     page.locator("label[for=services-1]").tap()
     page.get_by_role("button", name="送信する").tap()
-    summary = page.get_by_role("alert")
-    summary.wait_for()
-    assert "まだ答えていない質問などがあります" in plain_text(summary)
-    assert page.locator("#satisfaction-error").inner_text().endswith("この質問は必ず選んでください。")
-    assert page.locator("#establishment-error").is_visible()
+    assert_missing_answers_reported(page)
     assert page.locator("#services-1").is_checked()
     assert queue_size(page) == 0
     # Answering the rest sends it into the queue as usual.
