@@ -37,6 +37,9 @@ DEFAULT_PHRASES = DATA_DIR / "phrases.txt"
 
 # Below this many distinct texts, starting worker processes costs more than it saves.
 PARALLEL_MIN_TEXTS = 2000
+# Texts per unit of work shared between processes: small enough to balance
+# the load, large enough that taking one costs nothing (about 15 ms of work).
+PARALLEL_CHUNK = 256
 # Bound on the per-instance cache of tokenized texts used by __call__.
 TEXT_CACHE_SIZE = 100_000
 # Bound on the per-morpheme and per-compound decision caches.
@@ -54,6 +57,7 @@ _COUNTER = 7  # 助数詞 suffix: dropped after a numeral
 _COUNTABLE_NOUN = 8  # 時間, 台...: a counter after a numeral, a noun otherwise
 
 _CHAINED = frozenset([_NOUN, _PREFIX, _SUFFIX, _COUNTER, _COUNTABLE_NOUN])
+_SUFFIX_KINDS = frozenset([_SUFFIX, _COUNTER])
 _EMPTY_ENTRY = (_SKIP, None, None)
 _EMPTY_DETAILS = ("", 0, 0)
 _MISSING = object()
@@ -318,57 +322,62 @@ def _tokens(entries, compound):
     numerals drop the counter after them.
     """
     keys, written_forms = [], []
-    chain_keys, chain_written, chain_kinds = [], [], []
+    chain = []  # (kind, key, written) of the noun chain being built
     after_number = False
-    for kind, key, written in entries:
+    for entry in entries:
+        kind = entry[0]
         if kind <= _WORD:  # skip, drop or a standalone word
             if kind == _SKIP:
                 continue
             after_number = False
-            if chain_keys:
-                _flush(chain_keys, chain_written, chain_kinds, compound, keys, written_forms)
+            if chain:
+                _flush(chain, compound, keys, written_forms)
+                chain = []
             if kind == _WORD:
-                keys.append(key)
-                written_forms.append(written)
+                keys.append(entry[1])
+                written_forms.append(entry[2])
             continue
         if kind == _NUMBER:
-            if chain_keys:
-                _flush(chain_keys, chain_written, chain_kinds, compound, keys, written_forms)
+            if chain:
+                _flush(chain, compound, keys, written_forms)
+                chain = []
             after_number = True
             continue
         if after_number:
             after_number = False
             if kind == _COUNTER or kind == _COUNTABLE_NOUN:
                 continue
-        # noun, prefix, suffix, counter or countable noun
-        chain_keys.append(key)
-        chain_written.append(written)
-        chain_kinds.append(_SUFFIX if kind == _COUNTER else kind)
-    if chain_keys:
-        _flush(chain_keys, chain_written, chain_kinds, compound, keys, written_forms)
+        chain.append(entry)  # noun, prefix, suffix, counter or countable noun
+    if chain:
+        _flush(chain, compound, keys, written_forms)
     return tuple(keys), tuple(written_forms)
 
 
-def _flush(chain_keys, chain_written, chain_kinds, compound, keys, written_forms):
-    """Close a noun chain: trim dangling affixes, join, append the token, reset."""
-    # Suffixes cannot start and prefixes cannot end a compound.
-    while chain_kinds and chain_kinds[0] == _SUFFIX:
-        del chain_kinds[0], chain_keys[0], chain_written[0]
-    while chain_kinds and chain_kinds[-1] == _PREFIX:
-        del chain_kinds[-1], chain_keys[-1], chain_written[-1]
-    if chain_keys:
-        if len(chain_keys) == 1:
-            written = chain_written[0]
-            key = compound(chain_keys[0], written)
+def _flush(chain, compound, keys, written_forms):
+    """Close a noun chain: trim dangling affixes, join, append the token."""
+    if len(chain) == 1:
+        kind, key, written = chain[0]
+        if kind == _PREFIX or kind == _SUFFIX or kind == _COUNTER:
+            return
+        key = compound(key, written)
+    else:
+        # Suffixes (and counters) cannot start and prefixes cannot end a compound.
+        start, end = 0, len(chain)
+        while start < end and chain[start][0] in _SUFFIX_KINDS:
+            start += 1
+        while end > start and chain[end - 1][0] == _PREFIX:
+            end -= 1
+        if start == end:
+            return
+        if end - start == 1:
+            _, key, written = chain[start]
         else:
-            written = "".join(chain_written)
-            key = compound("".join(chain_keys), written)
-        if key:
-            keys.append(key)
-            written_forms.append(written)
-    chain_keys.clear()
-    chain_written.clear()
-    chain_kinds.clear()
+            key = "".join([entry[1] for entry in chain[start:end]])
+            written = "".join([entry[2] for entry in chain[start:end]])
+        key = compound(key, written)
+    if key:
+        keys.append(key)
+        written_forms.append(written)
 
 
 class JapaneseTokenizer(TransformerMixin, BaseEstimator):
@@ -463,23 +472,24 @@ class JapaneseTokenizer(TransformerMixin, BaseEstimator):
 
     # -- core --
 
-    def _tokenize_normalized(self, text, resources, tagger=None, with_reading=True):
+    def _tokenize_normalized(self, text, resources, parse=None, with_reading=True):
         """Tokens, their written forms and the kana reading of one normalised text.
 
         Each morpheme costs one dict hit: the cache of ``resources`` maps the
         line MeCab prints for it to what it contributes (see ``_KEY_FORMAT``).
-        ``tagger`` is ignored (kept for backward compatibility). The reading
-        is ``""`` when ``with_reading`` is false.
+        ``parse`` is this thread's key-format ``Tagger.parse`` (looked up when
+        None). The reading is ``""`` when ``with_reading`` is false.
         """
         if not text:
             return (), (), ""
-        morphemes = resources.morphemes
-        lines = _format_tagger(_KEY_FORMAT).parse(text).split("\n")
+        if parse is None:
+            parse = _format_tagger(_KEY_FORMAT).parse
+        lines = parse(text).split("\n")
         try:
-            entries = [morphemes[line] for line in lines]
+            entries = list(map(resources.morphemes.__getitem__, lines))
         except KeyError:
             resources.fill(text)
-            entries = [morphemes.get(line, _EMPTY_ENTRY) for line in lines]
+            entries = [resources.morphemes.get(line, _EMPTY_ENTRY) for line in lines]
         if resources.phrase_pattern is not None and resources.phrase_pattern.search(text):
             keys, written_forms = self._tokens_with_phrases(text, lines, entries, resources)
         else:
@@ -597,54 +607,65 @@ class JapaneseTokenizer(TransformerMixin, BaseEstimator):
         self._count_later([hit])
         return list(hit[0])
 
-    def _tokenize_many(self, texts, with_reading=True, normalized=True):
-        """Tokenize a slice of distinct texts (normalising them first unless ``normalized``)."""
+    def _tokenize_many(self, texts, with_reading=True, normalized=True, seen=None):
+        """Tokenize a slice of distinct texts (normalising them first unless ``normalized``).
+
+        ``seen`` maps normalised texts to results already computed in this
+        process, so that raw variants of one comment are tokenized once.
+        """
         resources = self._resources()
         tokenize_one = self._tokenize_normalized
+        parse = _format_tagger(_KEY_FORMAT).parse
         if normalized:
-            return [tokenize_one(text, resources, None, with_reading) for text in texts]
-        seen = {}
+            return [tokenize_one(text, resources, parse, with_reading) for text in texts]
+        if seen is None:
+            seen = {}
         results = []
         for text in texts:
             norm = normalize(text)
             result = seen.get(norm)
             if result is None:
-                result = seen[norm] = tokenize_one(norm, resources, None, with_reading)
+                result = seen[norm] = tokenize_one(norm, resources, parse, with_reading)
             results.append(result)
         return results
 
     def _tokenize_unique(self, texts, with_reading=True, normalized=True):
         """Tokenize distinct texts, in parallel when worth it.
 
-        With ``n_jobs > 1`` this process takes one share itself and forked
-        workers the others: workers inherit the texts, the taggers and the
-        morpheme cache, receive only index ranges and send back one string
-        per share (tokens, written forms and readings joined by separators).
-        Texts are normalised where they are tokenized unless ``normalized``.
+        With ``n_jobs > 1``, this process and ``n_jobs - 1`` forked workers
+        take chunks of texts from a shared counter until none are left, so
+        that a slower process simply takes fewer chunks. This process
+        tokenizes the first chunk before forking: workers inherit a warm
+        tagger and morpheme cache, and the texts themselves, and send back
+        one compact string per chunk. Texts are normalised where they are
+        tokenized unless ``normalized``.
         """
         n_jobs = self.n_jobs if self.n_jobs and self.n_jobs > 0 else (os.cpu_count() or 1)
         self._resources()
         fork = "fork" in multiprocessing.get_all_start_methods()
-        if n_jobs > 1 and len(texts) >= PARALLEL_MIN_TEXTS and fork:
-            global _worker_state
-            # This process also decodes the workers' answers (about 5% of the work of a share),
-            # so it takes a slightly smaller share than each worker.
-            own = int(len(texts) / n_jobs * 0.95)
-            size = -(-(len(texts) - own) // (n_jobs - 1))
-            bounds = [(start, min(start + size, len(texts))) for start in range(own, len(texts), size)]
-            _worker_state = (self, texts, with_reading, normalized)
-            try:
-                with concurrent.futures.ProcessPoolExecutor(
-                    max_workers=len(bounds), mp_context=multiprocessing.get_context("fork")
-                ) as pool:
-                    futures = [pool.submit(_tokenize_range, start, end) for start, end in bounds]
-                    results = self._tokenize_many(texts[:own], with_reading, normalized)
-                    for future in futures:
-                        results.extend(_decode(future.result()))
-            finally:
-                _worker_state = None
-            return results
-        return self._tokenize_many(texts, with_reading, normalized)
+        if not (n_jobs > 1 and len(texts) >= PARALLEL_MIN_TEXTS and fork):
+            return self._tokenize_many(texts, with_reading, normalized)
+        global _worker_state
+        context = multiprocessing.get_context("fork")
+        chunks = [None] * -(-len(texts) // PARALLEL_CHUNK)
+        seen = {}
+        chunks[0] = self._tokenize_many(texts[:PARALLEL_CHUNK], with_reading, normalized, seen)
+        next_chunk = context.Value("l", 1)
+        _worker_state = (self, texts, with_reading, normalized, next_chunk)
+        try:
+            with concurrent.futures.ProcessPoolExecutor(max_workers=n_jobs - 1, mp_context=context) as pool:
+                futures = [pool.submit(_tokenize_chunks) for _ in range(n_jobs - 1)]
+                for index in _claim_chunks(next_chunk, len(chunks)):
+                    start = index * PARALLEL_CHUNK
+                    chunks[index] = self._tokenize_many(
+                        texts[start : start + PARALLEL_CHUNK], with_reading, normalized, seen
+                    )
+                for future in futures:
+                    for index, answer in future.result():
+                        chunks[index] = _decode(answer)
+        finally:
+            _worker_state = None
+        return [result for chunk in chunks for result in chunk]
 
     def analyze(self, texts, weights=None):
         """Tokens and kana reading of distinct, already normalised texts.
@@ -755,21 +776,44 @@ class JapaneseTokenizer(TransformerMixin, BaseEstimator):
         return tags
 
 
-# (tokenizer, texts, with_reading, normalized) set just before forking workers, which inherit it.
+# (tokenizer, texts, with_reading, normalized, next chunk counter), set just
+# before forking workers, which inherit it.
 _worker_state = None
 
 
-def _tokenize_range(start, end):
-    """Worker: tokenize texts[start:end] and answer with one compact string."""
-    tokenizer, texts, with_reading, normalized = _worker_state
-    parts = []
-    for keys, written_forms, reading in tokenizer._tokenize_many(texts[start:end], with_reading, normalized):
-        parts.append(_TOKEN_SEP.join(keys) + _FIELD_SEP + _TOKEN_SEP.join(written_forms) + _FIELD_SEP + reading)
-    return _TEXT_SEP.join(parts)
+def _claim_chunks(next_chunk, n_chunks):
+    """Yield chunk indices taken from the counter shared by all processes."""
+    while True:
+        with next_chunk.get_lock():
+            index = next_chunk.value
+            next_chunk.value = index + 1
+        if index >= n_chunks:
+            return
+        yield index
+
+
+def _tokenize_chunks():
+    """Worker: tokenize chunks until none are left; answer ``[(index, compact string)]``."""
+    tokenizer, texts, with_reading, normalized, next_chunk = _worker_state
+    seen = {}
+    answers = []
+    for index in _claim_chunks(next_chunk, -(-len(texts) // PARALLEL_CHUNK)):
+        start = index * PARALLEL_CHUNK
+        results = tokenizer._tokenize_many(texts[start : start + PARALLEL_CHUNK], with_reading, normalized, seen)
+        answers.append((index, _encode(results)))
+    return answers
+
+
+def _encode(results):
+    """Results as one string: fewer, smaller objects to pickle than tuples of tuples."""
+    return _TEXT_SEP.join(
+        _TOKEN_SEP.join(keys) + _FIELD_SEP + _TOKEN_SEP.join(written_forms) + _FIELD_SEP + reading
+        for keys, written_forms, reading in results
+    )
 
 
 def _decode(answer):
-    """Inverse of the encoding in :func:`_tokenize_range`."""
+    """Inverse of :func:`_encode`."""
     results = []
     for part in answer.split(_TEXT_SEP):
         keys, written_forms, reading = part.split(_FIELD_SEP)
