@@ -11,6 +11,8 @@ PORT ?= 5000
 # apt-get needs root; use sudo when we are not.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # libpango for WeasyPrint's PDF exports; chromium, fonts and poppler for browser and PDF checks.
+# Pretrained word vectors for theme discovery (chiVe, inside GiNZA's model wheel).
+WORD_VECTORS_WHEEL := ja-ginza==5.3.0
 SYSTEM_PACKAGES := chromium fonts-noto-cjk poppler-utils postgresql libpango-1.0-0 libpangoft2-1.0-0
 
 .PHONY: install system-deps instance demo serve test test-fast benchmarks notebooks clean
@@ -24,6 +26,8 @@ $(INSTALLED): setup.cfg pyproject.toml
 	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel
 	$(BIN)/python -m pip install -q -e '.[test,notebooks]'
+	@# Only its word vectors are used (analysis/word_vectors.py): skip spaCy and the rest.
+	$(BIN)/python -m pip install -q --no-deps '$(WORD_VECTORS_WHEEL)'
 	touch $@
 
 # Debian packages for browser tests, PDF checks, Japanese fonts and PostgreSQL.

@@ -100,7 +100,7 @@ def _versions() -> dict:
     import analysis
 
     versions = {"analysis": getattr(analysis, "__version__", None)}
-    for name in ("scikit-learn", "fugashi", "pandas", "numpy", "unidic-lite"):
+    for name in ("scikit-learn", "fugashi", "pandas", "numpy", "unidic-lite", "ja-ginza"):
         versions[name] = _package_version(name)
     return versions
 

@@ -7,7 +7,7 @@ Run from the repository root::
 
 Prints: no-comment F1 on the dev comments (T00 = positive); discovery NMI
 against the human labels (T00 excluded) with automatic k for seeds 0-5, the
-chosen k and the ARI between seeds; catalog macro-F1 under 5-fold stratified
+chosen k and the ARI between seeds, and NMI without the word vectors; catalog macro-F1 under 5-fold stratified
 cross-validation (threshold 0: every comment gets its best theme; and at the
 catalog's threshold, where "unassigned" counts as wrong); how well the
 threshold separates known themes from a theme held out of training; and the
@@ -56,7 +56,16 @@ def quality():
         nmi = normalized_mutual_info_score(dev["theme"][content], model.labels_[content])
         print(f"discovery seed={seed}: auto k={model.n_themes_}, NMI={nmi:.3f} ({time.perf_counter() - start:.1f} s)")
     nmis = [normalized_mutual_info_score(dev["theme"][content], m.labels_[content]) for m in runs.values()]
-    print(f"discovery NMI over seeds 0-5: min {min(nmis):.3f}, median {np.median(nmis):.3f}, max {max(nmis):.3f}")
+    print(f"discovery NMI over seeds 0-5: min {min(nmis):.3f}, median {np.median(nmis):.3f}, "
+          f"max {max(nmis):.3f} (word vectors: {runs[0].word_vectors_name_})")
+    sparse_only = [
+        normalized_mutual_info_score(
+            dev["theme"][content], ThemeDiscovery(word_vectors=None, random_state=seed).fit(dev["comment"]).labels_[content]
+        )
+        for seed in range(6)
+    ]
+    print(f"  reference, sparse views only: min {min(sparse_only):.3f}, median {np.median(sparse_only):.3f}, "
+          f"max {max(sparse_only):.3f}")
     ari = adjusted_rand_score(runs[0].labels_[content], runs[1].labels_[content])
     aris = [adjusted_rand_score(runs[a].labels_[content], runs[b].labels_[content])
             for a in runs for b in runs if a < b]

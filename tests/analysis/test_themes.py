@@ -21,7 +21,7 @@ def test_no_comment_answers_get_no_theme(dev_comments, fitted_discovery):
 def test_discovered_themes_agree_with_human_labels(dev_comments, fitted_discovery):
     content = (dev_comments["theme"] != "T00").to_numpy()
     nmi = normalized_mutual_info_score(dev_comments["theme"][content], fitted_discovery.labels_[content])
-    assert nmi >= 0.40
+    assert nmi >= 0.45  # issue 3's target for automatic k
     assert 6 <= fitted_discovery.n_themes_ <= 16
 
 
