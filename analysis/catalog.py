@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
@@ -20,6 +21,7 @@ from sklearn.pipeline import FeatureUnion, make_pipeline
 from sklearn.svm import LinearSVC
 
 from .nocomment import is_no_comment
+from .parallel import fork_map_blocks
 from .text import normalize
 from .tokenizer import DATA_DIR, JapaneseTokenizer
 from .word_vectors import WordVectorMean
@@ -144,7 +146,7 @@ class SeedWordCounter(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X):
-        """Return an array of shape (n_comments, 2 or 3 * n_themes_with_seeds).
+        """Return a matrix of shape (n_comments, 2 or 3 * n_themes_with_seeds).
 
         Parameters
         ----------
@@ -152,7 +154,9 @@ class SeedWordCounter(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        ndarray
+        scipy.sparse.csr_matrix
+            Sparse like the TF-IDF blocks next to it, so that FeatureUnion
+            takes scipy's fast path for stacking CSR matrices.
         """
         X = list(X)
         counts = np.zeros((len(X), 2 * len(self.codes_)), dtype=float)
@@ -177,10 +181,10 @@ class SeedWordCounter(TransformerMixin, BaseEstimator):
                             for column in columns_of[word]:
                                 lead_counts[row, column] += 1
         counts = np.log1p(counts) * self.weight
-        if not lead:
-            return counts
-        # Written matches only (the lead sentence has no reading of its own).
-        return np.hstack([counts, np.log1p(lead_counts[:, 0::2]) * self.lead_weight])
+        if lead:
+            # Written matches only (the lead sentence has no reading of its own).
+            counts = np.hstack([counts, np.log1p(lead_counts[:, 0::2]) * self.lead_weight])
+        return sparse.csr_matrix(counts)
 
 
 # Where the first sentence of a comment ends: 。!? or a full stop, or a space
@@ -408,7 +412,7 @@ def _build_classifier(seed_words, tokenizer, random_state=0):
             ("lead", _Select("comment", TfidfVectorizer(analyzer=_lead, **options))),
             ("seeds", SeedWordCounter(seed_words, weight=SEED_WEIGHT, tokenizer=tokenizer,
                                       lead_weight=LEAD_SEED_WEIGHT)),
-            ("meaning", _Select("tokens", WordVectorMean())),
+            ("meaning", _Select("tokens", WordVectorMean(sparse_output=True))),
         ],
         transformer_weights={"chars": CHAR_WEIGHT, "lead": LEAD_WEIGHT, "meaning": MEANING_WEIGHT},
     )
@@ -677,18 +681,20 @@ class ThemeCatalog:
         distinct = list(dict.fromkeys(t for t in normalized if not is_no_comment(t)))
         return self._assign_normalized(normalized, analyze_comments(distinct, self.tokenizer_))
 
-    def predict_proba(self, analysed):
+    def predict_proba(self, analysed, n_jobs=1):
         """Theme probabilities of analysed comments (columns in ``classes_`` order).
 
         Parameters
         ----------
         analysed : list of AnalysedComment
+        n_jobs : int, default=1
+            Processes sharing large inputs (-1: every core).
 
         Returns
         -------
         ndarray of shape (n_comments, n_themes)
         """
-        return self.classifier_.predict_proba(list(analysed))
+        return np.vstack(fork_map_blocks(self.classifier_.predict_proba, list(analysed), n_jobs))
 
     @property
     def classes_(self):

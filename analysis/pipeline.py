@@ -76,7 +76,7 @@ def assign_themes(texts, catalog=None, n_themes="auto", random_state=0, n_jobs=1
 
     code_of, score_of = {}, {}
     if catalog is not None and content:
-        proba = catalog.predict_proba([analysed[t] for t in content])
+        proba = catalog.predict_proba([analysed[t] for t in content], n_jobs=n_jobs)
         best = proba.argmax(axis=1)
         for text, column, value in zip(content, best, proba.max(axis=1)):
             score_of[text] = value

@@ -219,7 +219,7 @@ class ThemeDiscovery(ClusterMixin, BaseEstimator):
             self.text_char_vectorizer_.transform(normalized),
         ]
         meaning = self.meaning_.transform(tokens)
-        dense = [DENSE_WEIGHT * sparse.csr_matrix(meaning)] if meaning.shape[1] else []
+        dense = [DENSE_WEIGHT * meaning] if meaning.shape[1] else []
         views = []
         for weights in view_weights:
             parts = [w * b for w, b in zip(weights, blocks) if w]
@@ -239,7 +239,7 @@ class ThemeDiscovery(ClusterMixin, BaseEstimator):
             analyzer="char_wb", ngram_range=(2, 3), **options
         ).fit(normalized)
         # Unlike the word view (min_df=2), words seen once count: their vectors relate them to others.
-        self.meaning_ = WordVectorMean(self.word_vectors).fit(tokens)
+        self.meaning_ = WordVectorMean(self.word_vectors, sparse_output=True).fit(tokens)
         self.word_vectors_name_ = getattr(self.meaning_.vectors_, "name", None)
 
     # -- clustering --

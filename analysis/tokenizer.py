@@ -9,7 +9,6 @@ word so that theme labels can show that spelling instead of the lemma.
 import collections
 import concurrent.futures
 import multiprocessing
-import os
 import re
 import threading
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import fugashi
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from .parallel import can_fork, effective_n_jobs
 from .text import normalize
 
 __all__ = [
@@ -640,10 +640,9 @@ class JapaneseTokenizer(TransformerMixin, BaseEstimator):
         one compact string per chunk. Texts are normalised where they are
         tokenized unless ``normalized``.
         """
-        n_jobs = self.n_jobs if self.n_jobs and self.n_jobs > 0 else (os.cpu_count() or 1)
+        n_jobs = effective_n_jobs(self.n_jobs)
         self._resources()
-        fork = "fork" in multiprocessing.get_all_start_methods()
-        if not (n_jobs > 1 and len(texts) >= PARALLEL_MIN_TEXTS and fork):
+        if not (n_jobs > 1 and len(texts) >= PARALLEL_MIN_TEXTS and can_fork()):
             return self._tokenize_many(texts, with_reading, normalized)
         global _worker_state
         context = multiprocessing.get_context("fork")

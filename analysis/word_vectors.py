@@ -156,6 +156,9 @@ class WordVectorMean(TransformerMixin, BaseEstimator):
     word_vectors : "default", WordVectors or None, default="default"
         None (or no installed vectors) gives zero columns, so the transformer
         can sit in a FeatureUnion either way.
+    sparse_output : bool, default=False
+        Return a CSR matrix (every entry stored) instead of an array: next to
+        sparse TF-IDF blocks it stacks without a dense-to-sparse conversion.
 
     Attributes
     ----------
@@ -164,8 +167,9 @@ class WordVectorMean(TransformerMixin, BaseEstimator):
         Smoothed IDF of the words seen in fit, as in ``TfidfVectorizer``.
     """
 
-    def __init__(self, word_vectors="default"):
+    def __init__(self, word_vectors="default", sparse_output=False):
         self.word_vectors = word_vectors
+        self.sparse_output = sparse_output
 
     def fit(self, X, y=None):
         """Learn word IDFs from token lists.
@@ -196,11 +200,12 @@ class WordVectorMean(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        ndarray of shape (n_comments, dim), dim 0 without vectors
+        ndarray or csr_matrix of shape (n_comments, dim), dim 0 without vectors
         """
         X = list(X)
         if self.vectors_ is None:
-            return np.zeros((len(X), 0), dtype=np.float32)
+            means = np.zeros((len(X), 0), dtype=np.float32)
+            return sparse.csr_matrix(means) if self.sparse_output else means
         column = {}
         indptr, indices, weights = [0], [], []
         for tokens in X:
@@ -210,4 +215,11 @@ class WordVectorMean(TransformerMixin, BaseEstimator):
             indptr.append(len(indices))
         tf_idf = sparse.csr_matrix((np.asarray(weights, np.float32), indices, indptr), shape=(len(X), len(column)))
         term_vectors, _ = self.vectors_.lookup(list(column))
-        return l2_normalize(np.asarray(tf_idf @ term_vectors))
+        means = l2_normalize(np.asarray(tf_idf @ term_vectors))
+        if not self.sparse_output:
+            return means
+        n, dim = means.shape
+        return sparse.csr_matrix(
+            (means.ravel(), np.tile(np.arange(dim, dtype=np.int32), n), np.arange(0, n * dim + 1, dim)),
+            shape=(n, dim),
+        )
