@@ -207,13 +207,16 @@ class WordVectorMean(TransformerMixin, BaseEstimator):
             means = np.zeros((len(X), 0), dtype=np.float32)
             return sparse.csr_matrix(means) if self.sparse_output else means
         column = {}
-        indptr, indices, weights = [0], [], []
+        indptr, indices = [0], []
         for tokens in X:
-            for term, count in collections.Counter(tokens).items():
-                indices.append(column.setdefault(term, len(column)))
-                weights.append((1 + math.log(count)) * self.idf_.get(term, self.unseen_idf_))
+            indices += [column.setdefault(term, len(column)) for term in tokens]
             indptr.append(len(indices))
-        tf_idf = sparse.csr_matrix((np.asarray(weights, np.float32), indices, indptr), shape=(len(X), len(column)))
+        tf_idf = sparse.csr_matrix(
+            (np.ones(len(indices), dtype=np.float32), indices, indptr), shape=(len(X), len(column))
+        )
+        tf_idf.sum_duplicates()  # repeated words: counts
+        idf = np.array([self.idf_.get(term, self.unseen_idf_) for term in column], dtype=np.float32)
+        tf_idf.data = (1 + np.log(tf_idf.data)) * idf[tf_idf.indices]
         term_vectors, _ = self.vectors_.lookup(list(column))
         means = l2_normalize(np.asarray(tf_idf @ term_vectors))
         if not self.sparse_output:

@@ -25,4 +25,7 @@ def test_catalog_probabilities_do_not_depend_on_the_number_of_processes(dev_comm
     texts = [normalize(t) for t in dev_comments["comment"]]
     analysed = analyze_comments(list(dict.fromkeys(texts)))
     many = (analysed * 12)[:4000]
-    np.testing.assert_allclose(default_catalog.predict_proba(many, n_jobs=2), default_catalog.predict_proba(many))
+    together, shared = default_catalog.predict_proba(many), default_catalog.predict_proba(many, n_jobs=2)
+    # float32 sums may round differently by block size, never enough to change a theme
+    np.testing.assert_allclose(shared, together, rtol=1e-5, atol=1e-9)
+    np.testing.assert_array_equal(shared.argmax(axis=1), together.argmax(axis=1))
