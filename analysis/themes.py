@@ -39,8 +39,7 @@ from sklearn.base import BaseEstimator, ClusterMixin, clone
 from sklearn.cluster import AgglomerativeClustering, KMeans
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.manifold import spectral_embedding
-from sklearn.metrics import adjusted_rand_score
-from sklearn.neighbors import kneighbors_graph
+from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import normalize as l2_normalize
 from sklearn.utils import check_random_state
 
@@ -131,6 +130,29 @@ def class_tfidf(token_lists, labels, weights=None):
     return sparse.csr_matrix(scores), vocabulary, classes
 
 
+def _pairs(counts):
+    return (counts * (counts - 1) / 2).sum()
+
+
+def adjusted_rand(a, b):
+    """Adjusted Rand index of two labelings by 0..k-1 integers.
+
+    The same value as ``sklearn.metrics.adjusted_rand_score`` from one
+    ``bincount``: the selection of k compares thousands of partition pairs,
+    where sklearn's input checks cost more than the arithmetic.
+    """
+    k_b = int(b.max()) + 1
+    contingency = np.bincount(a * k_b + b, minlength=(int(a.max()) + 1) * k_b).astype(float)
+    together = _pairs(contingency)
+    rows = _pairs(contingency.reshape(-1, k_b).sum(axis=1))
+    columns = _pairs(contingency.reshape(-1, k_b).sum(axis=0))
+    expected = rows * columns / _pairs(np.array([len(a)], dtype=float))
+    maximum = (rows + columns) / 2
+    if maximum == expected:  # both labelings are a single cluster (or each point its own)
+        return 1.0
+    return float((together - expected) / (maximum - expected))
+
+
 def _agreement(partitions):
     """Mean adjusted Rand index between all pairs of partitions.
 
@@ -138,7 +160,7 @@ def _agreement(partitions):
     (PAC) it does not keep rising with the number of clusters.
     """
     pairs = itertools.combinations(partitions, 2)
-    return float(np.mean([adjusted_rand_score(a, b) for a, b in pairs]))
+    return float(np.mean([adjusted_rand(a, b) for a, b in pairs]))
 
 
 class ThemeDiscovery(ClusterMixin, BaseEstimator):
@@ -249,8 +271,14 @@ class ThemeDiscovery(ClusterMixin, BaseEstimator):
         n = views[0].shape[0]
         embeddings = []
         for view in views:
+            # One neighbour search per view; smaller neighbourhoods are its first columns.
+            nearest = NearestNeighbors(n_neighbors=min(max(NEIGHBOURS), n - 1), metric="cosine")
+            neighbours = nearest.fit(view).kneighbors(return_distance=False)
             for n_neighbors in NEIGHBOURS:
-                graph = kneighbors_graph(view, min(n_neighbors, n - 1), metric="cosine", include_self=False)
+                k = min(n_neighbors, n - 1)
+                graph = sparse.csr_matrix(
+                    (np.ones(n * k), neighbours[:, :k].ravel(), np.arange(0, n * k + 1, k)), shape=(n, n)
+                )
                 graph = 0.5 * (graph + graph.T)
                 maps = spectral_embedding(
                     graph, n_components=max_k, random_state=rng.randint(2**31 - 1), drop_first=False

@@ -22,6 +22,15 @@ def load_dev_comments():
     return pd.read_csv(DEV_COMMENTS)
 
 
+def load_reworded_comments():
+    """Return a few comments per theme that say what dev comments say in other words.
+
+    Written for the benchmark as a stand-in for wording the catalog was not
+    trained on (the product is judged on such comments too).
+    """
+    return pd.read_csv(Path(__file__).resolve().parent / "data" / "reworded_comments.csv")
+
+
 def synthesize(n, seed=0, unique_share=0.5):
     """Return ``n`` comments resampled and varied from the dev comments.
 

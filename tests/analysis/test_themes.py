@@ -1,8 +1,10 @@
 import numpy as np
+import pytest
 from sklearn.base import clone
-from sklearn.metrics import normalized_mutual_info_score
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from analysis import ThemeDiscovery, class_tfidf
+from analysis.themes import adjusted_rand
 
 
 def test_discovery_is_deterministic_for_a_seed(dev_comments, fitted_discovery):
@@ -56,3 +58,13 @@ def test_class_tfidf_ranks_distinctive_words_first():
     top_of_first = vocabulary[int(np.argmax(scores[0].toarray()))]
     assert top_of_first == "駐車場"
     assert list(classes) == [0, 1]
+
+
+def test_adjusted_rand_matches_sklearn():
+    rng = np.random.default_rng(0)
+    for n, k_a, k_b in ((50, 3, 5), (400, 10, 12), (30, 1, 4), (20, 2, 2)):
+        a, b = rng.integers(0, k_a, n), rng.integers(0, k_b, n)
+        assert adjusted_rand(a, b) == pytest.approx(adjusted_rand_score(a, b), abs=1e-12)
+        assert adjusted_rand(a, a) == pytest.approx(1.0)
+    single = np.zeros(10, dtype=int)
+    assert adjusted_rand(single, single) == adjusted_rand_score(single, single) == 1.0
