@@ -93,10 +93,12 @@ def quality():
                   f"{f1_score(truth, kept, average='macro', labels=sorted(set(truth))):.3f} at the "
                   f"catalog's threshold {default.threshold:.2f} (unassigned counted as wrong)")
     reworded = load_reworded_comments()
-    result = default.assign(reworded["comment"])
+    at_threshold = default.assign(reworded["comment"])
+    best_theme = ThemeCatalog.from_dict({**default.to_dict(), "threshold": 0.0}).assign(reworded["comment"])
     print(f"shipped catalog on {len(reworded)} reworded comments (written for this benchmark in words the dev "
-          f"comments do not use): accuracy {(result['code'] == reworded['theme']).mean():.3f} at threshold 0 "
-          f"(best theme), {(result['score'] >= default.threshold).mean():.0%} above the catalog's threshold")
+          f"comments do not use): accuracy {(best_theme['code'] == reworded['theme']).mean():.3f} at threshold 0, "
+          f"{(at_threshold['code'] == reworded['theme']).mean():.3f} at the catalog's threshold "
+          f"({at_threshold['code'].isna().mean():.0%} unassigned)")
     threshold, table = choose_threshold(held_out_scores(dev, seeds))
     print(f"unassigned threshold measured (each theme held out in turn): {threshold:.2f}; shipped: {default.threshold:.2f}")
     for row in table[table["threshold"].isin([0.3, 0.4, 0.5, 0.55, 0.6, 0.7, 0.8])].itertuples():
