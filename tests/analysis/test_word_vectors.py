@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from analysis import ThemeDiscovery
+from analysis import word_vectors
 from analysis.word_vectors import WordVectorMean, default_word_vectors, spacy_hash
 
 
@@ -57,3 +58,9 @@ def test_discovery_records_which_vectors_it_used(dev_comments, fitted_discovery,
     sparse_only = ThemeDiscovery(word_vectors=None, random_state=0).fit(dev_comments["comment"])
     assert sparse_only.word_vectors_name_ is None
     assert (sparse_only.labels_ >= 0).sum() == (fitted_discovery.labels_ >= 0).sum()
+
+
+def test_missing_vectors_package_warns_and_falls_back(monkeypatch):
+    monkeypatch.setattr(word_vectors, "PACKAGE", "no-such-vectors-package")
+    with pytest.warns(UserWarning, match="sparse features only"):
+        assert word_vectors.default_word_vectors.__wrapped__() is None
