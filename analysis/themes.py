@@ -56,8 +56,9 @@ VIEW_WEIGHTS = ((1.0, 0.0, 0.0), (0.5, 0.5, 0.5), (0.7, 0.3, 0.3), (0.0, 0.7, 0.
 # The view that assigns comments left out of the sample and scores every comment.
 ASSIGN_VIEW = VIEW_WEIGHTS[1]
 # Weight of the word-vector block next to the unit-length sparse views. On the
-# dev comments (auto k, seeds 0-5) NMI: none 0.447-0.455, 0.3 0.473-0.489,
-# 0.5 0.476-0.513, 0.7 0.421-0.489 (k collapses to 6 on some seeds), 1.0 0.42-0.44.
+# dev comments (auto k, seeds 0-11) NMI min/median: none 0.434/0.450, 0.25
+# 0.453/0.474, 0.3 0.458/0.476 (k 9-10 on every seed), 0.4 0.429/0.473, 0.5
+# 0.448/0.475; from 0.4 up some seeds collapse to k=6.
 DENSE_WEIGHT = 0.3
 NEIGHBOURS = (10, 15, 25)
 # Caps the automatic number of themes on small inputs.
@@ -234,9 +235,8 @@ class ThemeDiscovery(ClusterMixin, BaseEstimator):
 
     def _views(self, tokens, normalized, view_weights=VIEW_WEIGHTS):
         """Stack the blocks of each view (weights per block), rows L2-normalised."""
-        words = self.word_vectorizer_.transform(tokens)
         blocks = [
-            words,
+            self.word_vectorizer_.transform(tokens),
             self.token_char_vectorizer_.transform([" ".join(t) for t in tokens]),
             self.text_char_vectorizer_.transform(normalized),
         ]

@@ -135,13 +135,14 @@ def default_word_vectors():
     try:
         distribution = importlib.metadata.distribution(PACKAGE)
     except importlib.metadata.PackageNotFoundError:
-        warnings.warn(
-            f"{PACKAGE} is not installed (make install installs it): themes use sparse features only",
-            stacklevel=2,
-        )
-        return None
-    directory = Path(distribution.locate_file(f"ja_ginza/ja_ginza-{distribution.version}/vocab"))
-    return WordVectors.from_spacy_vocab(directory, name=f"chiVe via {PACKAGE} {distribution.version}")
+        problem = f"{PACKAGE} is not installed (make install installs it)"
+    else:
+        directory = Path(distribution.locate_file(f"ja_ginza/ja_ginza-{distribution.version}/vocab"))
+        if (directory / "key2row").is_file() and (directory / "vectors").is_file():
+            return WordVectors.from_spacy_vocab(directory, name=f"chiVe via {PACKAGE} {distribution.version}")
+        problem = f"{PACKAGE} {distribution.version} has no word vectors at {directory}"
+    warnings.warn(f"{problem}: themes use sparse features only", stacklevel=2)
+    return None
 
 
 class WordVectorMean(TransformerMixin, BaseEstimator):
