@@ -8,7 +8,8 @@ from analysis import is_no_comment
     "text",
     ["特になし", "なし", "ない", "特にありません", "無し", "とくになし", "ー", "…", "・", "", "   ", None,
      "none", "N/A", "😊", "特に無いです", "今のところ何もないです", "とくにございません", "思いつきません",
-     "特に問題ありません"],
+     "特に問題ありません", "特記事項なし", "記載なし", "無", "特に申し上げることはありません",
+     "特筆すべきことはない"],
 )
 def test_no_comment_variants_are_detected(text):
     assert is_no_comment(text)
@@ -17,7 +18,8 @@ def test_no_comment_variants_are_detected(text):
 @pytest.mark.parametrize(
     "text",
     ["駐輪場が少ない", "しごとがすくない", "スタッフ足りてない", "検索機の台数が少ない", "混みすぎ",
-     "ありがとうございました", "満足です", "決まりました！！！", "遠い"],
+     "ありがとうございました", "満足です", "決まりました！！！", "遠い", "履歴書の書き方",
+     "書類の記載が難しい"],
 )
 def test_short_real_comments_are_not_no_comment(text):
     assert not is_no_comment(text)
