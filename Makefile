@@ -10,9 +10,9 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 # apt-get needs root; use sudo when we are not.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# libpango for WeasyPrint's PDF exports; chromium, fonts and poppler for browser and PDF checks.
 # Pretrained word vectors for theme discovery (chiVe, inside GiNZA's model wheel).
 WORD_VECTORS_WHEEL := ja-ginza==5.3.0
+# libpango for WeasyPrint's PDF exports; chromium, fonts and poppler for browser and PDF checks.
 SYSTEM_PACKAGES := chromium fonts-noto-cjk poppler-utils postgresql libpango-1.0-0 libpangoft2-1.0-0
 
 .PHONY: install system-deps instance demo serve test test-fast benchmarks notebooks clean
