@@ -147,7 +147,7 @@ def adjusted_rand(a, b):
     together = _pairs(contingency)
     rows = _pairs(contingency.reshape(-1, k_b).sum(axis=1))
     columns = _pairs(contingency.reshape(-1, k_b).sum(axis=0))
-    expected = rows * columns / _pairs(np.array([len(a)], dtype=float))
+    expected = rows * columns / (len(a) * (len(a) - 1) / 2)
     maximum = (rows + columns) / 2
     if maximum == expected:  # both labelings are a single cluster (or each point its own)
         return 1.0
