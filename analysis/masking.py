@@ -7,11 +7,20 @@ and account numbers) and people's names written with an honorific (佐藤さん,
 person's name (担当の高橋が…, but not 担当が毎回変わる or 担当の方が親切). Words that take an
 honorific but name nobody (皆さん, 職員さん, お客様, 利用者様 …) are kept.
 
+The patterns match the NFKC form of the comment, so half-width katakana (ﾀﾅｶさん) and
+full-width digits and letters (０９０－１２３４－５６７８) are caught like their usual forms; each
+mask replaces the original characters of the matched span, and every other character is shown
+as the respondent typed it.
+
+Comment search matches `masked_for_search` (the NFKC form of the masked text), never the
+stored comment, so a search cannot find what the masks hide.
+
 Used by the web reports, the exports and the notebooks; imports neither Flask nor
 scikit-learn (fugashi is loaded only when a comment mentions 担当).
 """
 import re
 import threading
+import unicodedata
 
 NAME_MASK = "〇〇"
 EMAIL_MASK = "［メールアドレス］"
@@ -154,22 +163,118 @@ def _mask_phone(match: re.Match) -> str:
     return text
 
 
+# In order: each step sees the masks of the steps before it.
+_STEPS = (
+    (_EMAIL, EMAIL_MASK),
+    (_POSTAL_MARKED, POSTAL_MASK),
+    (_PHONE, _mask_phone),
+    (_POSTAL_BARE, POSTAL_MASK.removeprefix("〒")),
+    (_LONG_DIGITS, NUMBER_MASK),
+    (_NAME_WITH_HONORIFIC, _mask_honorific),
+    (_HIRAGANA_NICKNAME, _mask_hiragana_nickname),
+    (_AFTER_IN_CHARGE, _mask_after_in_charge),
+)
+
+
+def _units(text: str) -> list[list[str]]:
+    """One [original, normalised] pair per character of the NFKC form of `text`.
+
+    A character and the combining marks after it (ｶﾞ) are normalised together; a character
+    that normalises to several (㈱ → (株)) gives its original to the first and "" to the rest.
+    """
+    pieces: list[list[str]] = []
+    for char in text:
+        normalised = unicodedata.normalize("NFKC", char)
+        if pieces and unicodedata.combining(normalised[0]):
+            original = pieces[-1][0] + char
+            pieces[-1] = [original, unicodedata.normalize("NFKC", original)]
+        else:
+            pieces.append([char, normalised])
+    units = []
+    for original, normalised in pieces:
+        units.append([original, normalised[0]])
+        units.extend(["", char] for char in normalised[1:])
+    return units
+
+
+def _substitute(units: list[list[str]], pattern: re.Pattern, replacement) -> list[list[str]]:
+    """`pattern.sub(replacement, …)` on the normalised text, replacing original characters."""
+    text = "".join(normalised for _, normalised in units)
+    spans = []
+    for match in pattern.finditer(text):
+        old = match.group(0)
+        new = replacement(match) if callable(replacement) else replacement
+        if new == old:
+            continue
+        # Only the part the replacement changes is replaced (担当の|佐藤|さん keeps 担当の, さん).
+        limit = min(len(old), len(new))
+        head = 0
+        while head < limit and old[head] == new[head]:
+            head += 1
+        tail = 0
+        while tail < limit - head and old[-1 - tail] == new[-1 - tail]:
+            tail += 1
+        spans.append((match.start() + head, match.end() - tail, new[head:len(new) - tail]))
+    if not spans:
+        return units
+    units = [unit[:] for unit in units]
+    for start, end, _ in spans:
+        # A character the span cuts (㈱ → (株)) shows in its normalised form: its original
+        # would show the masked part too.
+        if start < len(units) and units[start][0] == "":
+            i = start - 1
+            while i >= 0 and units[i][0] == "":
+                units[i][0] = units[i][1]
+                i -= 1
+            if i >= 0:
+                units[i][0] = units[i][1]
+        i = end
+        while i < len(units) and units[i][0] == "":
+            units[i][0] = units[i][1]
+            i += 1
+    result, done = [], 0
+    for start, end, middle in spans:
+        result.extend(units[done:start])
+        result.extend([char, char] for char in middle)
+        done = end
+    result.extend(units[done:])
+    return result
+
+
 def mask_personal_data(text: str | None) -> str:
     """Return `text` with e-mail addresses, numbers and people's names replaced by marks.
+
+    Patterns match the NFKC form; characters outside the masks stay as written.
 
     Examples
     --------
     >>> mask_personal_data("担当の佐藤さんに 090-1234-5678 へ電話をもらった")
     '担当の〇〇さんに ［電話番号］ へ電話をもらった'
+    >>> mask_personal_data("ﾀﾅｶさんに０９０－１２３４－５６７８で（ＯＫ）")
+    '〇〇さんに［電話番号］で（ＯＫ）'
     """
     if not text:
         return ""
-    masked = _EMAIL.sub(EMAIL_MASK, text)
-    masked = _POSTAL_MARKED.sub(POSTAL_MASK, masked)
-    masked = _PHONE.sub(_mask_phone, masked)
-    masked = _POSTAL_BARE.sub(POSTAL_MASK.removeprefix("〒"), masked)
-    masked = _LONG_DIGITS.sub(NUMBER_MASK, masked)
-    masked = _NAME_WITH_HONORIFIC.sub(_mask_honorific, masked)
-    masked = _HIRAGANA_NICKNAME.sub(_mask_hiragana_nickname, masked)
-    masked = _AFTER_IN_CHARGE.sub(_mask_after_in_charge, masked)
-    return masked
+    if unicodedata.is_normalized("NFKC", text):
+        for pattern, replacement in _STEPS:
+            text = pattern.sub(replacement, text)
+        return text
+    units = _units(text)
+    for pattern, replacement in _STEPS:
+        units = _substitute(units, pattern, replacement)
+    return "".join(original for original, _ in units)
+
+
+def search_form(text: str) -> str:
+    """The form comment search compares: NFKC (ＰＣ and PC, ｶﾅ and カナ match alike)."""
+    return unicodedata.normalize("NFKC", text)
+
+
+def masked_for_search(text: str | None) -> str | None:
+    """What comment search may match of `text`: its masked form, NFKC; None for no comment.
+
+    Stored next to the comment (`responses.comment_masked`) when an answer is written.
+    """
+    if not text:
+        return None
+    return search_form(mask_personal_data(text))

@@ -8,6 +8,8 @@ from analysis.masking import (
     PHONE_MASK,
     POSTAL_MASK,
     mask_personal_data,
+    masked_for_search,
+    search_form,
 )
 
 
@@ -85,6 +87,40 @@ def test_personal_data_is_masked(text, expected):
 ])
 def test_ordinary_text_is_kept(text):
     assert mask_personal_data(text) == text
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # Half-width katakana names and full-width digits are matched on their NFKC form …
+    ("ﾀﾅｶさんが親切でした", f"{NAME_MASK}さんが親切でした"),
+    ("ｶﾞｸさん", f"{NAME_MASK}さん"),
+    ("ﾔﾏﾀﾞ ﾀﾛｳ様へ", f"{NAME_MASK}様へ"),
+    ("担当のｻﾄｳが丁寧でした", f"担当の{NAME_MASK}が丁寧でした"),
+    ("電話は090ｰ1234ｰ5678です", f"電話は{PHONE_MASK}です"),
+    ("携帯０９０ｰ１２３４ｰ５６７８（日中）", f"携帯{PHONE_MASK}（日中）"),
+    # … while everything outside the masks stays as the respondent typed it.
+    ("ﾒｰﾙ ｔａｒｏ＠ｅｘａｍｐｌｅ．ｊｐ です！", f"ﾒｰﾙ {EMAIL_MASK} です！"),
+    ("ｽﾀｯﾌさんが親切", "ｽﾀｯﾌさんが親切"),
+    ("㈱ﾔﾏﾀﾞさん", f"㈱{NAME_MASK}さん"),
+    # A character the mask cuts (㏠ is 1日) shows its normalised rest, never its original.
+    ("口座１２３４５６７８㏠に", f"口座{NUMBER_MASK}日に"),
+])
+def test_masking_matches_the_nfkc_form_and_keeps_the_original_characters(text, expected):
+    assert mask_personal_data(text) == expected
+
+
+def test_stored_text_is_left_unchanged():
+    text = "ﾀﾅｶさん ０９０－１２３４－５６７８"
+    copy = str(text)
+    mask_personal_data(text)
+    masked_for_search(text)
+    assert text == copy
+
+
+def test_search_form_is_the_nfkc_form_of_the_masked_text():
+    text = "ﾀﾅｶさんに０９０－１２３４－５６７８で（ＯＫ）"
+    assert masked_for_search(text) == search_form(mask_personal_data(text)) == "〇〇さんに[電話番号]で(OK)"
+    assert masked_for_search(None) is None and masked_for_search("") is None
+    assert search_form("ＯＫ") in masked_for_search(text)
 
 
 def test_none_becomes_empty_text():
