@@ -25,6 +25,8 @@ from flask.cli import with_appcontext
 from sqlalchemy import delete, func, insert, select
 from tqdm import tqdm
 
+from analysis.masking import masked_for_search
+
 from .data import demo_comments as material
 from .demo_targets import load_demo_targets
 from .extensions import db
@@ -124,6 +126,7 @@ class DemoRows:
     services: list  # lists of choice values, questionnaire order
     service_mask: np.ndarray  # the same as bits (1 << index in SERVICE_VALUES)
     comment: list
+    comment_masked: list  # analysis.masking.masked_for_search of each comment
     content_hash: list
 
     def __len__(self) -> int:
@@ -397,7 +400,7 @@ def generate_demo_rows(facilities: list[Facility], n: int, seed: int, today: dat
         satisfaction=satisfaction, establishment=establishment,
         respondent_group=group_values,
         services=[service_lists[m] for m in service_mask.tolist()], service_mask=service_mask,
-        comment=comments, content_hash=[],
+        comment=comments, comment_masked=masked_comments(comments), content_hash=[],
     )
     rows.content_hash = content_hashes(
         [facilities[i].code for i in fac.tolist()], rows.satisfaction.tolist(), rows.establishment.tolist(),
@@ -413,6 +416,15 @@ def _pick(rng: np.random.Generator, weight: np.ndarray, praise: np.ndarray) -> n
     cum = np.cumsum(w, axis=1)
     target = rng.random(len(w)) * cum[:, -1]
     return np.minimum((target[:, None] >= cum).sum(axis=1), len(THEMES) - 1)
+
+
+def masked_comments(comments) -> list:
+    """masked_for_search of each comment, once per distinct text (the parts repeat)."""
+    cache: dict = {}
+    for comment in comments:
+        if comment not in cache:
+            cache[comment] = masked_for_search(comment)
+    return [cache[comment] for comment in comments]
 
 
 def content_hashes(codes, satisfaction, establishment, groups, service_masks, service_lists,
@@ -439,7 +451,7 @@ def content_hashes(codes, satisfaction, establishment, groups, service_masks, se
 
 INSERT_COLUMNS = ("client_uuid", "facility_id", "device_id", "form_version", "source", "submitted_at",
                   "received_at", "fiscal_year", "satisfaction", "establishment", "respondent_group",
-                  "services", "comment", "content_hash")
+                  "services", "comment", "comment_masked", "content_hash")
 
 
 def _sqlite_datetimes(values: np.ndarray) -> list[str]:
@@ -460,12 +472,12 @@ def _chunk_rows(rows: DemoRows, start: int, stop: int, native_sqlite: bool) -> l
     columns = zip(rows.client_uuid[sl], rows.facility_id[sl].tolist(), submitted, received,
                   rows.fiscal_year[sl].tolist(), rows.satisfaction[sl].tolist(),
                   rows.establishment[sl].tolist(), rows.respondent_group[sl], services,
-                  rows.comment[sl], rows.content_hash[sl])
+                  rows.comment[sl], rows.comment_masked[sl], rows.content_hash[sl])
     if native_sqlite:
-        return [(u, f, None, FORM_VERSION, DEMO_SOURCE, sub, rec, fy, sat, est, g, sv, c, h)
-                for u, f, sub, rec, fy, sat, est, g, sv, c, h in columns]
-    return [dict(zip(INSERT_COLUMNS, (u, f, None, FORM_VERSION, DEMO_SOURCE, sub, rec, fy, sat, est, g, sv, c, h)))
-            for u, f, sub, rec, fy, sat, est, g, sv, c, h in columns]
+        return [(u, f, None, FORM_VERSION, DEMO_SOURCE, sub, rec, fy, sat, est, g, sv, c, m, h)
+                for u, f, sub, rec, fy, sat, est, g, sv, c, m, h in columns]
+    return [dict(zip(INSERT_COLUMNS, (u, f, None, FORM_VERSION, DEMO_SOURCE, sub, rec, fy, sat, est, g, sv, c, m, h)))
+            for u, f, sub, rec, fy, sat, est, g, sv, c, m, h in columns]
 
 
 def _same_as_stored(connection, rows: DemoRows, chunk_rows: int = CHUNK_ROWS) -> bool:

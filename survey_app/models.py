@@ -4,6 +4,8 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from analysis.masking import masked_for_search
+
 from .extensions import db
 from .timeutil import utcnow
 
@@ -61,6 +63,10 @@ class Device(db.Model):
         return self.revoked_at is None
 
 
+def _masked_comment(context) -> str | None:
+    return masked_for_search(context.get_current_parameters().get("comment"))
+
+
 class Response(db.Model):
     """One jobseeker's answers; `client_uuid` makes every submission idempotent."""
 
@@ -90,6 +96,9 @@ class Response(db.Model):
     respondent_group: Mapped[str | None] = mapped_column(String(20))
     services: Mapped[list[str]] = mapped_column(JSON, default=list)
     comment: Mapped[str | None] = mapped_column(Text)
+    # What comment search matches: the comment as readers see it (masked), NFKC. Search never
+    # reads `comment`, so it cannot find what the masks hide. Written with every insert.
+    comment_masked: Mapped[str | None] = mapped_column(Text, default=_masked_comment)
     # Digest of facility + answers, to tell an identical re-send (200) from a conflict (409).
     content_hash: Mapped[str] = mapped_column(String(64))
 

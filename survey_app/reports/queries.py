@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 import pandas as pd
 import sqlalchemy as sa
 
+from analysis.masking import search_form
 from analysis.satisfaction import COUNT_COLUMNS, MIN_N, national_summary, rates_from_counts
 from analysis.store import aggregate_counts, latest_run
 
@@ -421,7 +422,10 @@ def comment_statement(facility: Facility, fiscal_year: int, filters: CommentFilt
     if filters.rating:
         statement = statement.where(Response.satisfaction == filters.rating)
     if filters.text:
-        statement = statement.where(Response.comment.ilike(_like_pattern(filters.text), escape="\\"))
+        # The masked text only: matching the stored comment would let a reader recover a
+        # masked phone number or name one character at a time.
+        pattern = _like_pattern(search_form(filters.text))
+        statement = statement.where(Response.comment_masked.ilike(pattern, escape="\\"))
     return statement
 
 
