@@ -144,18 +144,24 @@ def _load_catalog(spec: str):
 
 
 def _assign_themes(texts: list[str], catalog, k, seed, jobs=1):
-    """Run the NLP pipeline; return (assignments, themes) aligned with `texts`.
+    """Run the NLP pipeline on the masked texts; return (assignments, themes) aligned with `texts`.
 
-    `catalog` is a loaded ThemeCatalog, or None for no catalog (discovery only).
+    The pipeline sees only masked text (as readers do), so no theme label, word or
+    representative comment can carry a name, phone number or e-mail address. The
+    assignments' ``comment`` column holds that masked text. `catalog` is a loaded
+    ThemeCatalog, or None for no catalog (discovery only).
     """
+    from .masking import mask_personal_data
     from .pipeline import assign_themes
 
-    assignments, themes = assign_themes(texts, catalog=catalog if catalog is not None else False,
+    masked = [mask_personal_data(text) for text in texts]
+    assignments, themes = assign_themes(masked, catalog=catalog if catalog is not None else False,
                                         n_themes=k, random_state=seed, n_jobs=jobs)
     assignments = assignments.reset_index(drop=True)
     if len(assignments) != len(texts):
         raise CliError(f"the theme pipeline returned {len(assignments)} rows for {len(texts)} "
                        "comments")
+    assignments["comment"] = masked
     return assignments, themes
 
 
@@ -292,16 +298,18 @@ def _measured_threshold(labelled: pd.DataFrame, seed_words: dict) -> float:
     return threshold
 
 
-def _representative_ids(themes: pd.DataFrame, responses: pd.DataFrame,
-                        assignments: pd.DataFrame) -> pd.DataFrame:
-    """Give each theme the response ids of its representative comments (and its words)."""
+def _representative_ids(themes: pd.DataFrame, assignments: pd.DataFrame) -> pd.DataFrame:
+    """Give each theme the response ids of its representative comments (and its words).
+
+    Representatives are masked texts: they are found in the assignments' masked ``comment``.
+    """
     themes = themes.copy()
     id_column = _theme_id_column(themes)
     if id_column != "theme_id":
         themes["theme_id"] = themes[id_column]
     first_id: dict[tuple[str, str], int] = {}
-    for response_id, theme_id, comment in zip(responses["response_id"], assignments["theme_id"],
-                                              responses["comment"]):
+    for response_id, theme_id, comment in zip(assignments["response_id"], assignments["theme_id"],
+                                              assignments["comment"]):
         if theme_id is not None and not pd.isna(theme_id) and comment:
             first_id.setdefault((str(theme_id), comment), int(response_id))
     rep_ids, words = [], []
@@ -338,7 +346,7 @@ def cmd_run(args) -> int:
             bar.update(len(texts))
         assignments = assignments.copy()
         assignments["response_id"] = responses["response_id"].to_numpy()
-        themes = _representative_ids(themes, responses, assignments)
+        themes = _representative_ids(themes, assignments)
         with _progress(total=len(assignments), desc="store", unit="row") as bar:
             save_run(engine, assignments, themes, run_id=run_id, progress=bar.update)
     except BaseException:

@@ -304,3 +304,33 @@ def test_satisfaction_from_a_csv_keeps_only_the_fiscal_years_asked_for(tmp_path)
                      "--output", str(out), "--min-n", "1"]) == 0
     rates = pd.read_csv(out, encoding="utf-8-sig")
     assert rates[["facility_code", "n"]].values.tolist() == [["a", 1], ["b", 1]]
+
+
+# Personal data that would dominate a theme's distinctive words if the pipeline read it.
+PERSONAL_COMMENTS = [
+    *[f"{text} kobayashi@example.com" for text in (
+        "連絡はこちらへ", "結果をメールで送ってください", "求人票はメールでほしい", "メールで連絡ください",
+        "返事はメールで", "書類の送り先は")],
+    *[f"コバヤシさんが{text}" for text in (
+        "親切でした", "丁寧でした", "話を聞いてくれた", "書類を見てくれた", "助けてくれた", "優しかった")],
+]
+PERSONAL_PARTS = ("kobayashi", "example", "コバヤシ", "ｺﾊﾞﾔｼ")
+
+
+def test_run_builds_labels_words_and_representatives_from_masked_text(db_url, capsys):
+    engine = store.get_engine(db_url)
+    rows = comment_rows(32)
+    start = datetime(2025, 5, 10, 1, 0)
+    rows += [{"facility": FACILITIES[0], "submitted_at": start + timedelta(hours=i), "satisfaction": 1,
+              "comment": text} for i, text in enumerate(PERSONAL_COMMENTS * 3)]
+    insert_responses(engine, rows)
+    engine.dispose()
+    assert cli.main(["run", "--database-url", db_url, "--catalog", "none", "--k", "4"]) == 0
+    out = capsys.readouterr().out
+    themes = store.read_themes(db_url)
+    shown = [out, *themes["label"], *[word for words in themes["words"] for word in words]]
+    for part in PERSONAL_PARTS:
+        assert not any(part in text for text in shown), part
+    # The masked comments still take part, and representatives still point at responses.
+    assert "［メールアドレス］" in out or "〇〇さん" in out
+    assert any(themes["representative_response_ids"].map(len))
