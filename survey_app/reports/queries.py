@@ -307,8 +307,14 @@ def national_comparison(fiscal_year: int) -> dict:
     }
 
 
-def facility_themes(run: dict | None, facility: Facility, fiscal_year: int) -> dict:
-    """Themes of one facility's comments in a year: share, monthly share, representative comments."""
+def facility_themes(run: dict | None, facility: Facility, fiscal_year: int,
+                    restricted: bool = False) -> dict:
+    """Themes of one facility's comments in a year: share, monthly share, representative comments.
+
+    Only themes with comments in this facility and year are listed. With `restricted` (a
+    manager) a theme's words are only those found in the masked text of those comments: the
+    run names themes from every facility's comments.
+    """
     if not run:
         return {"themes": [], "n_comments": 0}
     r, rt = Response.__table__.c, ResponseTheme.__table__.c
@@ -327,6 +333,9 @@ def facility_themes(run: dict | None, facility: Facility, fiscal_year: int) -> d
         per_month[month_value] = per_month.get(month_value, 0) + int(count)
     n_comments = sum(per_month.values())
     theme_rows = {t.code: t for t in db.session.scalars(sa.select(Theme).where(Theme.run_id == run["id"]))}
+    words = {code: theme_rows[code].words or [] for code in per_theme if code in theme_rows}
+    if restricted:
+        words = words_in_comments(run["id"], facility, fiscal_year, words)
     months = fiscal_year_months(fiscal_year)
     themes = []
     for code, by_month in per_theme.items():
@@ -335,7 +344,7 @@ def facility_themes(run: dict | None, facility: Facility, fiscal_year: int) -> d
         themes.append({
             "code": code,
             "label": theme.label if theme else code,
-            "words": (theme.words or [])[:6] if theme else [],
+            "words": words.get(code, [])[:6],
             "count": count,
             "share": count / n_comments if n_comments else 0.0,
             "months": [{"month": m, "count": by_month.get(m, 0),
@@ -346,6 +355,26 @@ def facility_themes(run: dict | None, facility: Facility, fiscal_year: int) -> d
         })
     themes.sort(key=lambda t: (-t["count"], t["code"]))
     return {"themes": themes, "n_comments": n_comments}
+
+
+def words_in_comments(run_id: int, facility: Facility, fiscal_year: int,
+                      words: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Keep of each theme's words those that occur in the facility's masked comments of that
+    theme in the year (compared in search form, case-insensitively)."""
+    codes = [code for code, listed in words.items() if listed]
+    texts: dict[str, list[str]] = {}
+    if codes:
+        rows = db.session.execute(
+            sa.select(ResponseTheme.theme_code, Response.comment_masked)
+            .join(Response, Response.id == ResponseTheme.response_id)
+            .where(ResponseTheme.run_id == run_id, ResponseTheme.theme_code.in_(codes),
+                   Response.facility_id == facility.id, Response.fiscal_year == fiscal_year,
+                   Response.comment_masked.is_not(None)))
+        for code, text in rows:
+            texts.setdefault(code, []).append(text.casefold())
+    return {code: [word for word in listed
+                   if any(search_form(word).casefold() in text for text in texts.get(code, ()))]
+            for code, listed in words.items()}
 
 
 def representative_comments(run_id: int, theme_code: str, facility: Facility, fiscal_year: int,

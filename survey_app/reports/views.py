@@ -60,9 +60,14 @@ def filtered_facilities():
     return visible, shown, prefecture, operator_kind
 
 
+def restricted() -> bool:
+    """Managers see only their facilities: their queries, themes and words are limited to them."""
+    return current_user.role == "manager"
+
+
 def build_overview(fiscal_year: int, with_themes: bool = True):
     visible, shown, prefecture, operator_kind = filtered_facilities()
-    data = queries.overview(fiscal_year, shown, restricted=current_user.role == "manager",
+    data = queries.overview(fiscal_year, shown, restricted=restricted(),
                             prefecture=prefecture, operator_kind=operator_kind,
                             with_themes=with_themes)
     data.achievement = achievement.overview_achievement(fiscal_year, shown)
@@ -152,7 +157,7 @@ def facility_report(facility, fiscal_year: int) -> dict:
     groups.sort(key=lambda g: order.index(g["group"]) if g["group"] in order else len(order))
     national = queries.national_comparison(fiscal_year)
     run = queries.latest_run(queries.db.engine)
-    themes = queries.facility_themes(run, facility, fiscal_year)
+    themes = queries.facility_themes(run, facility, fiscal_year, restricted=restricted())
     comparison_rows = [
         {"label": "この施設", "rate": figures["satisfaction_rate"], "low": figures["satisfaction_low"],
          "high": figures["satisfaction_high"], "n": figures["n"], "highlight": True},
@@ -193,7 +198,10 @@ def facility(code: str):
     filters = comment_filters(fiscal_year)
     run_id = context["run"]["id"] if context["run"] else None
     comments = queries.search_comments(facility, fiscal_year, filters, run_id)
-    labels = queries.theme_labels(run_id) if run_id else {}
+    if restricted():  # the theme filter offers only themes of this facility's comments
+        labels = {theme["code"]: theme["label"] for theme in context["themes"]}
+    else:
+        labels = queries.theme_labels(run_id) if run_id else {}
     page = render_template(
         "reports/facility.html", **context, filters=filters, comments=comments,
         theme_labels=labels, fiscal_years=fiscal_year_choices(fiscal_year),
