@@ -92,10 +92,12 @@ def _register_blueprints(app: Flask) -> None:
 def _register_commands(app: Flask) -> None:
     from .auth.cli import users_cli
     from .backup import backup_command
+    from .comment_search import comments_cli
     from .demo import demo_data_command
     from .devices import devices_cli
     from .facilities import facilities_cli
     from .targets.cli import targets_cli
 
-    for command in (facilities_cli, devices_cli, demo_data_command, backup_command, users_cli, targets_cli):
+    for command in (facilities_cli, devices_cli, demo_data_command, backup_command, users_cli, targets_cli,
+                    comments_cli):
         app.cli.add_command(command)

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import inspect, select, text
+from sqlalchemy import inspect, select, text, update
 
 from analysis.masking import masked_for_search
 from survey_app import demo
@@ -127,3 +127,18 @@ def test_migration_backfills_the_masked_form_of_stored_answers(app):
                                                 (WIDE_COMMENT, masked_for_search(WIDE_COMMENT))]
         db.session.execute(text("DROP TABLE alembic_version"))
         db.session.commit()
+
+
+def test_remask_rewrites_a_stale_search_form(app, runner, manager_client, known_data):
+    # As if stored under older masking rules that did not know half-width katakana names.
+    add_comment(app, WIDE_COMMENT)
+    with app.app_context():
+        db.session.execute(update(Response).where(Response.comment == WIDE_COMMENT)
+                           .values(comment_masked="タナカさんが親切でした"))
+        db.session.commit()
+    assert total(manager_client, "ﾀﾅｶ") == 1
+    result = runner.invoke(args=["comments", "remask"])
+    assert result.exit_code == 0 and "1 answers updated" in result.output
+    assert total(manager_client, "ﾀﾅｶ") == 0
+    assert all(masked == masked_for_search(comment) for comment, masked in stored(app))
+    assert "0 answers updated" in runner.invoke(args=["comments", "remask"]).output
