@@ -10,8 +10,7 @@ from survey_app.extensions import db
 from survey_app.models import Facility, ResponseTheme, Theme
 
 from .reports_fixtures import *  # noqa: F401,F403
-from .reports_fixtures import (FACILITY_CODE, FISCAL_YEAR, OTHER_FACILITY_CODE, _response,
-                               _tokyo_to_utc, data_elements)
+from .reports_fixtures import FACILITY_CODE, FISCAL_YEAR, OTHER_FACILITY_CODE, _response, _tokyo_to_utc
 
 FY = f"fy={FISCAL_YEAR}"
 B_ONLY_LABEL = "りんご農園・見学"
