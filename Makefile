@@ -12,8 +12,9 @@ PORT ?= 5000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Pretrained word vectors for theme discovery (chiVe, inside GiNZA's model wheel).
 WORD_VECTORS_WHEEL := ja-ginza==5.3.0
-# libpango for WeasyPrint's PDF exports; chromium, fonts and poppler for browser and PDF checks.
-SYSTEM_PACKAGES := chromium fonts-noto-cjk poppler-utils postgresql libpango-1.0-0 libpangoft2-1.0-0
+# libpango for WeasyPrint's PDF exports; chromium, fonts and poppler for browser and PDF checks;
+# nginx and openssl for the test behind a TLS reverse proxy (the test starts its own nginx).
+SYSTEM_PACKAGES := chromium fonts-noto-cjk poppler-utils postgresql libpango-1.0-0 libpangoft2-1.0-0 nginx openssl
 
 .PHONY: install system-deps instance demo serve test test-fast benchmarks notebooks clean
 
@@ -30,7 +31,7 @@ $(INSTALLED): setup.cfg pyproject.toml
 	$(BIN)/python -m pip install -q --no-deps '$(WORD_VECTORS_WHEEL)'
 	touch $@
 
-# Debian packages for browser tests, PDF checks, Japanese fonts and PostgreSQL.
+# Debian packages for browser tests, PDF checks, Japanese fonts, PostgreSQL and nginx.
 system-deps:
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

@@ -49,6 +49,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,
+        # Reverse proxies in front of the app, whose X-Forwarded-* headers are believed
+        # (security.trust_proxies); 0: none, since any client can send such headers itself.
+        TRUSTED_PROXIES=0,
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)

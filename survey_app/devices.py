@@ -4,7 +4,7 @@ import secrets
 from datetime import timedelta
 
 import click
-from flask import current_app, request
+from flask import Response, current_app, request
 from flask.cli import AppGroup
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from .extensions import db
 from .models import Device, Facility
+from .security import cookies_secure
 from .timeutil import utcnow
 
 
@@ -68,6 +69,14 @@ def device_cookie_value(device: Device) -> str:
     # The cookie names the device and a fingerprint of its token, so revoking or
     # re-issuing the token also retires every browser cookie of that device.
     return _cookie_serializer().dumps({"device": device.id, "token": device.token_hash[:16]})
+
+
+def set_device_cookie(response: Response, device: Device) -> None:
+    """Enroll this browser as `device`: HttpOnly, SameSite=Lax, Secure like the session cookie."""
+    config = current_app.config
+    response.set_cookie(config["DEVICE_COOKIE_NAME"], device_cookie_value(device),
+                        max_age=config["DEVICE_COOKIE_MAX_AGE"], httponly=True,
+                        samesite="Lax", secure=cookies_secure())
 
 
 def device_from_cookie() -> Device | None:

@@ -181,6 +181,22 @@ class User(db.Model):
     facilities: Mapped[list[Facility]] = relationship(secondary=user_facilities)
 
 
+class LoginAttempt(db.Model):
+    """A login from one client address that failed within the window, or is being checked.
+
+    The per-address limit counts these rows, so that every worker sees the same count; an
+    attempt is stored before its password is checked (parallel guesses cannot all pass the
+    count) and deleted when it succeeds. Expired rows are deleted as new ones come.
+    """
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_address_attempted_at", "address", "attempted_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address: Mapped[str] = mapped_column(String(64))
+    attempted_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
 class AuditEvent(db.Model):
     """Who viewed or exported what; readable by admins. Never holds comment text."""
 

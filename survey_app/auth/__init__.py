@@ -5,13 +5,15 @@ SESSION_IDLE_MINUTES [30], SESSION_ABSOLUTE_HOURS [12], LOGIN_MAX_FAILURES [5] p
 before a lock of LOGIN_LOCK_MINUTES [15], LOGIN_IP_MAX_FAILURES [20] per client address in
 LOGIN_IP_WINDOW_MINUTES [15] before 429.
 
-The session cookie is HttpOnly and SameSite=Lax, and Secure when SESSION_COOKIE_SECURE is
-true (env SURVEY_SESSION_COOKIE_SECURE=true) or the request itself came over HTTPS. Behind a
-TLS-terminating proxy, set SURVEY_SESSION_COOKIE_SECURE=true (or wrap the app in werkzeug's
-ProxyFix so that request.is_secure and the client address are right).
+The session cookie is HttpOnly and SameSite=Lax, and Secure by `security.cookies_secure`: when
+SESSION_COOKIE_SECURE is true (env SURVEY_SESSION_COOKIE_SECURE=true) or the request came over
+HTTPS. Behind a TLS-terminating proxy, set SURVEY_TRUSTED_PROXIES so that request.is_secure
+and the client address are the proxy's view of them.
 """
-from flask import Blueprint, Flask, request
+from flask import Blueprint, Flask
 from flask.sessions import SecureCookieSessionInterface
+
+from ..security import cookies_secure
 
 from .access import (accessible_facilities, can_see_facility, current_user, facility_or_404,
                      login_required, roles_required)
@@ -35,7 +37,7 @@ class SessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie session, marked Secure on every request that came over HTTPS."""
 
     def get_cookie_secure(self, app: Flask) -> bool:
-        return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
+        return cookies_secure()
 
 
 def init_app(app: Flask) -> None:

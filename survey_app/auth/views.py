@@ -2,23 +2,23 @@
 
 Failed logins are limited twice: per username (LOGIN_MAX_FAILURES, then a lock of
 LOGIN_LOCK_MINUTES stored in users.locked_until) and per client address (LOGIN_IP_MAX_FAILURES
-in LOGIN_IP_WINDOW_MINUTES, kept in this process's memory, then 429). Unknown usernames get
-the same messages, the same lock behaviour (in memory) and the same hashing time as real ones.
+in LOGIN_IP_WINDOW_MINUTES, counted in the login_attempts table that every worker shares, then
+429). Unknown usernames get the same messages, the same lock behaviour (in this process's
+memory) and the same hashing time as real ones.
 """
 import logging
 import threading
 import time
-from collections import deque
 from datetime import timedelta
 
 from flask import (current_app, flash, g, redirect, render_template, request, session,
                    url_for)
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import update
+from sqlalchemy import delete, func, select, update
 
 from .. import audit
 from ..extensions import db
-from ..models import ROLES, User
+from ..models import ROLES, LoginAttempt, User
 from ..timeutil import utcnow
 from . import bp
 from .access import (EXPIRED_MESSAGES, current_user, default_landing_url, end_session,
@@ -33,37 +33,18 @@ INVALID_MESSAGE = "ユーザー名またはパスワードが正しくありま�
 LOCKED_MESSAGE = ("ログインに続けて失敗したため、このユーザー名でのログインを一時的に停止しています。"
                   "{minutes}分ほど待ってから、もう一度お試しください。")
 NOTICES = dict(EXPIRED_MESSAGES, logged_out="ログアウトしました。")
-# Bound on the in-memory tables, so that a flood of made-up names cannot exhaust memory.
+# Bound on the in-memory table, so that a flood of made-up names cannot exhaust memory.
 MAX_TRACKED_KEYS = 10_000
+# login_attempts.address holds at most this much (an IPv6 address has at most 45 characters).
+ADDRESS_MAX_LENGTH = 64
 
 
 class LoginThrottle:
-    """In-memory failure counters of one process: per client address, and per unknown username."""
+    """In-memory failure counters of one process, per unknown username."""
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._by_address: dict[str, deque] = {}
         self._unknown_users: dict[str, list] = {}  # name -> [failures, locked_until]
-
-    def address_retry_after(self, address: str, limit: int, window: int) -> int:
-        """Return seconds until `address` may try again, or 0 if it may try now."""
-        now = time.time()
-        with self._lock:
-            failures = self._by_address.get(address)
-            if not failures:
-                return 0
-            while failures and failures[0] <= now - window:
-                failures.popleft()
-            if len(failures) < limit:
-                return 0
-            return max(1, int(failures[0] + window - now) + 1)
-
-    def address_failed(self, address: str, window: int) -> None:
-        now = time.time()
-        with self._lock:
-            if len(self._by_address) >= MAX_TRACKED_KEYS and address not in self._by_address:
-                self._prune(self._by_address, lambda q: bool(q) and q[-1] > now - window)
-            self._by_address.setdefault(address, deque()).append(now)
 
     def unknown_user_locked(self, username: str) -> bool:
         now = time.time()
@@ -95,6 +76,43 @@ class LoginThrottle:
 def login_throttle() -> LoginThrottle:
     """Return this app's throttle (one per app, so tests do not share counters)."""
     return current_app.extensions.setdefault("survey_login_throttle", LoginThrottle())
+
+
+def _attempts_in_window(address: str) -> tuple[int, int]:
+    """Return how many attempts `address` has in the window, and seconds until the oldest expires."""
+    window = timedelta(minutes=current_app.config["LOGIN_IP_WINDOW_MINUTES"])
+    now = utcnow()
+    count, oldest = db.session.execute(
+        select(func.count(), func.min(LoginAttempt.attempted_at))
+        .where(LoginAttempt.address == address, LoginAttempt.attempted_at > now - window)).one()
+    return count, (max(1, int((oldest + window - now).total_seconds()) + 1) if count else 0)
+
+
+def address_retry_after(address: str) -> int:
+    """Return seconds until `address` may try to log in again, or 0 if it may try now."""
+    count, retry_after = _attempts_in_window(address)
+    return retry_after if count >= current_app.config["LOGIN_IP_MAX_FAILURES"] else 0
+
+
+def begin_attempt(address: str) -> tuple[LoginAttempt | None, int]:
+    """Store an attempt before its password is checked; return it, or (None, retry_after).
+
+    The row is committed before counting, so of any number of parallel attempts at most the
+    limit see a count within it; the others are deleted and refused. Expired rows of every
+    address are deleted here, so the table never holds more than one window.
+    """
+    now = utcnow()
+    window = timedelta(minutes=current_app.config["LOGIN_IP_WINDOW_MINUTES"])
+    db.session.execute(delete(LoginAttempt).where(LoginAttempt.attempted_at <= now - window))
+    attempt = LoginAttempt(address=address, attempted_at=now)
+    db.session.add(attempt)
+    db.session.commit()
+    count, retry_after = _attempts_in_window(address)
+    if count <= current_app.config["LOGIN_IP_MAX_FAILURES"]:
+        return attempt, 0
+    db.session.delete(attempt)  # a refused attempt does not count
+    db.session.commit()
+    return None, retry_after
 
 
 def authenticate(username: str, password: str) -> tuple[str, User | None]:
@@ -141,7 +159,16 @@ def authenticate(username: str, password: str) -> tuple[str, User | None]:
 
 
 def _client_address() -> str:
-    return request.remote_addr or "unknown"
+    # The proxy's view of it with TRUSTED_PROXIES (security.trust_proxies), else the peer's.
+    return (request.remote_addr or "unknown")[:ADDRESS_MAX_LENGTH]
+
+
+def _too_many_attempts(address: str, retry_after: int):
+    log.warning("login attempts refused for a client address after repeated failures: %s", address)
+    body, status = _message("しばらくお待ちください",
+                            "ログインの失敗が続いたため、この端末からのログインを一時的に止めています。"
+                            "しばらく待ってから、もう一度お試しください。", 429)
+    return body, status, {"Retry-After": str(retry_after)}
 
 
 def _message(title: str, text: str, status: int, link: tuple[str, str] | None = None):
@@ -187,25 +214,22 @@ def login():
     if request.method == "POST":
         config = current_app.config
         address = _client_address()
-        window = config["LOGIN_IP_WINDOW_MINUTES"] * 60
-        retry_after = login_throttle().address_retry_after(
-            address, config["LOGIN_IP_MAX_FAILURES"], window)
+        retry_after = address_retry_after(address)
         if retry_after:
-            log.warning("login attempts refused for a client address after repeated failures: %s", address)
-            body, status = _message("しばらくお待ちください",
-                                    "ログインの失敗が続いたため、この端末からのログインを一時的に止めています。"
-                                    "しばらく待ってから、もう一度お試しください。", 429)
-            return body, status, {"Retry-After": str(retry_after)}
+            return _too_many_attempts(address, retry_after)
         if form.validate_on_submit():
+            attempt, retry_after = begin_attempt(address)
+            if attempt is None:
+                return _too_many_attempts(address, retry_after)
             result, user = authenticate(normalize_username(form.username.data), form.password.data)
             if result == "ok":
+                db.session.delete(attempt)  # only failures count against the address
                 db.session.commit()
                 start_session(user)
                 audit.record("auth.login")
                 log.info("login: user id %s", user.id)
                 return redirect(next_url or default_landing_url())
-            db.session.commit()
-            login_throttle().address_failed(address, window)
+            db.session.commit()  # the attempt stays: a failure within the window
             error = (LOCKED_MESSAGE.format(minutes=config["LOGIN_LOCK_MINUTES"])
                      if result == "locked" else INVALID_MESSAGE)
             status = 200

@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from ..answers import (ConflictError, parse_client_uuid, recent_submissions, store_response,
                        validate_answers)
-from ..devices import (complete_enrollment, device_cookie_value, device_for_enrollment_code,
-                       device_from_cookie)
+from ..devices import (complete_enrollment, device_for_enrollment_code, device_from_cookie,
+                       set_device_cookie)
 from ..extensions import db
 from ..facilities import CODE_PATTERN
 from ..models import Facility, Response
@@ -217,9 +217,6 @@ def enroll_confirm(code: str):
     if device is None:
         return _message_page("bad_enrollment", 404)
     complete_enrollment(device)
-    config = current_app.config
     response = redirect(url_for("survey.form", facility_code=device.facility.code), 303)
-    response.set_cookie(config["DEVICE_COOKIE_NAME"], device_cookie_value(device),
-                        max_age=config["DEVICE_COOKIE_MAX_AGE"], httponly=True,
-                        samesite="Lax", secure=request.is_secure)
+    set_device_cookie(response, device)
     return response

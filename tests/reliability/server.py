@@ -64,9 +64,11 @@ def count_by_uuid(url: str) -> dict[str, int]:
 class GunicornServer:
     """`gunicorn 'survey_app:create_app()'` as production runs it, in its own process group."""
 
-    def __init__(self, database_url: str, workers: int = 2, log_path: Path | None = None):
+    def __init__(self, database_url: str, workers: int = 2, log_path: Path | None = None,
+                 env: dict[str, str] | None = None):
         self.database_url = database_url
         self.workers = workers
+        self.env = env or {}
         self.port = free_port()
         self.log_path = log_path
         self.process: subprocess.Popen | None = None
@@ -77,7 +79,7 @@ class GunicornServer:
 
     def start(self, timeout: float = 30) -> "GunicornServer":
         env = {**os.environ, "DATABASE_URL": self.database_url, "SECRET_KEY": "load-test",
-               "SURVEY_RATE_LIMIT_PER_MINUTE": "0"}
+               "SURVEY_RATE_LIMIT_PER_MINUTE": "0", **self.env}
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         self.process = subprocess.Popen(
             [str(VENV_BIN / "gunicorn"), "--workers", str(self.workers), "--bind", f"127.0.0.1:{self.port}",

@@ -5,15 +5,15 @@ from datetime import timedelta
 
 import pytest
 from flask import g
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from survey_app import audit
+from survey_app import audit, create_app
 from survey_app.auth import (accessible_facilities, can_see_facility, current_user, facility_or_404,
                              login_required, roles_required)
 from survey_app.auth.accounts import create_user
 from survey_app.auth.views import INVALID_MESSAGE
 from survey_app.extensions import db
-from survey_app.models import AuditEvent, Facility, User
+from survey_app.models import AuditEvent, Facility, LoginAttempt, User
 from survey_app.timeutil import utcnow
 from tests.conftest import FACILITY_CODE, OTHER_FACILITY_CODE
 
@@ -204,6 +204,45 @@ def test_too_many_failures_from_one_address_get_429(app, client, manager):
     # Someone else is not affected.
     other = login(app.test_client(), manager, environ_base={"REMOTE_ADDR": "198.51.100.7"})
     assert other.headers["Location"] == "/reports/"
+
+
+def test_address_failures_are_counted_in_the_database_for_every_worker(app, manager):
+    # Two apps on one database stand for two gunicorn workers.
+    app.config["LOGIN_IP_MAX_FAILURES"] = 4
+    other_worker = create_app({**app.config})
+    attacker = {"environ_base": {"REMOTE_ADDR": "203.0.113.9"}}
+    for index, worker in enumerate((app, other_worker, app, other_worker)):
+        assert login(worker.test_client(), f"guess-{index}", "wrong-password-1", **attacker).status_code == 200
+    assert login(app.test_client(), manager, **attacker).status_code == 429
+    assert login(other_worker.test_client(), manager, **attacker).status_code == 429
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(LoginAttempt)) == 4
+    with other_worker.app_context():
+        db.engine.dispose()
+
+
+def test_expired_attempts_no_longer_count_and_are_deleted(app, client, manager):
+    app.config["LOGIN_IP_MAX_FAILURES"] = 2
+    attacker = {"environ_base": {"REMOTE_ADDR": "203.0.113.9"}}
+    old = utcnow() - timedelta(minutes=app.config["LOGIN_IP_WINDOW_MINUTES"], seconds=1)
+    with app.app_context():
+        db.session.add_all([LoginAttempt(address=address, attempted_at=old)
+                            for address in ("203.0.113.9", "203.0.113.9", "198.51.100.7")])
+        db.session.commit()
+    assert login(client, "guess-1", "wrong-password-1", **attacker).status_code == 200
+    with app.app_context():  # every address's expired rows are gone; the new failure is kept
+        assert db.session.scalars(select(LoginAttempt.address)).all() == ["203.0.113.9"]
+    assert login(client, "guess-2", "wrong-password-1", **attacker).status_code == 200
+    assert login(client, "guess-3", "wrong-password-1", **attacker).status_code == 429
+
+
+def test_successful_logins_do_not_count_against_the_address(app, manager):
+    app.config["LOGIN_IP_MAX_FAILURES"] = 2
+    colleagues = {"environ_base": {"REMOTE_ADDR": "203.0.113.9"}}  # one office, one address
+    for _ in range(3):
+        assert login(app.test_client(), manager, **colleagues).status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(LoginAttempt)) == 0
 
 
 def test_login_limits_have_the_documented_defaults(app):

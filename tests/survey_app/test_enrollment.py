@@ -68,6 +68,19 @@ def test_cookie_is_secure_over_https(client, app):
     assert "Secure" in cookie
 
 
+def test_cookie_is_secure_whenever_the_session_cookie_is(client, app):
+    # SURVEY_SESSION_COOKIE_SECURE=true behind a TLS proxy: the device cookie follows it.
+    app.config["SESSION_COOKIE_SECURE"] = True
+    _device_id, code = new_enrollment(app)
+    page = client.get(f"/enroll/{code}")
+    session_cookie = next(c for c in page.headers.getlist("Set-Cookie") if c.startswith("session="))
+    token = hidden_value(page.get_data(as_text=True), "csrf_token")
+    result = client.post(f"/enroll/{code}", data={"csrf_token": token})
+    assert result.status_code == 303
+    device_cookie = next(c for c in result.headers.getlist("Set-Cookie") if c.startswith("survey_device="))
+    assert "Secure" in session_cookie and "Secure" in device_cookie
+
+
 def test_post_without_csrf_token_enrolls_nothing(client, app):
     device_id, code = new_enrollment(app)
     assert client.post(f"/enroll/{code}").status_code == 400
