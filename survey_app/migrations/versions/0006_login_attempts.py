@@ -1,7 +1,7 @@
 """login_attempts: the per-address login limit, shared by every worker
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-05 10:00:00
 
 Failed logins per client address were counted in each worker's memory, so with two workers
@@ -11,8 +11,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0005'
-down_revision = '0004'
+revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
