@@ -29,7 +29,7 @@ def database_unavailable(error):
     db.session.rollback()
     # Only the error class: messages can quote SQL parameters, which may hold comment text.
     log.warning("database unavailable (%s) on %s %s", type(error).__name__, request.method, request.path)
-    headers = {"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
     message = "ただいま混み合っています。少し待ってからもう一度お試しください。"
     if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
         return jsonify({"error": message}), 503, headers

@@ -17,12 +17,6 @@ from .forms import ActionForm, PasswordResetForm, UserCreateForm, UserEditForm
 AUDIT_PER_PAGE = 50
 
 
-@bp.after_request
-def _no_store(response):
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 @bp.errorhandler(CSRFError)
 def _csrf_error(_error):
     return render_template(

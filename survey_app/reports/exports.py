@@ -70,7 +70,7 @@ def _csv_line(values) -> str:
 
 
 def _attachment(filename: str) -> dict:
-    return {"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"}
+    return {"Content-Disposition": f'attachment; filename="{filename}"'}
 
 
 def overview_rows(data: queries.Overview):

@@ -25,12 +25,6 @@ UPLOAD_MAX_BYTES = 2 * 1024 * 1024
 FISCAL_YEAR_RANGE = range(1990, 2101)
 
 
-@bp.after_request
-def _no_store(response):
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 @bp.errorhandler(CSRFError)
 def _csrf_error(_error):
     return render_template(
