@@ -1,5 +1,7 @@
 """The database locked or down gives 503 + Retry-After; backups of a live database are whole."""
+import os
 import sqlite3
+import stat
 import threading
 import uuid
 
@@ -121,3 +123,14 @@ def test_backup_function_copies_a_plain_file(tmp_path):
     pages = backup_sqlite(source, tmp_path / "t.sqlite3")
     assert pages > 0
     assert sqlite3.connect(tmp_path / "t.sqlite3").execute("SELECT COUNT(*) FROM t").fetchone()[0] == 1000
+
+
+def test_backup_copy_is_readable_by_its_owner_only(app, tmp_path):
+    with app.app_context():
+        source = sqlite_path(app)
+    previous = os.umask(0o022)  # the common umask, under which files are world-readable
+    try:
+        backup_sqlite(source, tmp_path / "backups" / "copy.sqlite3")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "backups" / "copy.sqlite3").stat().st_mode) == 0o600
