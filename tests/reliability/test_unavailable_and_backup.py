@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
 from survey_app import create_app
 from survey_app.backup import backup_sqlite
@@ -29,6 +30,32 @@ def sqlite_path(app):
 def test_healthz_reports_a_working_database(client):
     reply = client.get("/healthz")
     assert reply.status_code == 200 and reply.get_json() == {"status": "ok", "database": "ok"}
+
+
+def read_only_app(app):
+    """A second app on the same database that may read but not write, also when run as root.
+
+    (chmod does not stop root from writing a file: the connection itself is read-only.)
+    """
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+    if url.get_backend_name() == "sqlite":
+        uri = f"sqlite:///file:{url.database}?mode=ro&uri=true"
+    else:  # as on a hot standby
+        uri = url.render_as_string(hide_password=False)
+        options["connect_args"] = {"options": "-c default_transaction_read_only=on"}
+    return create_app({**app.config, "SQLALCHEMY_DATABASE_URI": uri, "SQLALCHEMY_ENGINE_OPTIONS": options})
+
+
+def test_healthz_reports_a_database_that_cannot_be_written_as_unavailable(app):
+    read_only = read_only_app(app)
+    with read_only.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Response)) == 0  # it reads
+        reply = read_only.test_client().get("/healthz")
+        db.engine.dispose()
+    assert reply.status_code == 503
+    assert reply.get_json() == {"status": "unavailable", "database": "error"}
+    assert int(reply.headers["Retry-After"]) > 0
 
 
 def test_locked_database_gets_503_with_retry_after_and_nothing_half_written(app, device):
