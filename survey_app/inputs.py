@@ -58,6 +58,8 @@ class _ChunkedBodyLimit(LimitedStream):
 
 
 class BoundedRequest(Request):
+    """Flask's request, with a stream that also bounds bodies sent without Content-Length."""
+
     @cached_property
     def stream(self):
         limit = self.max_content_length
@@ -67,6 +69,8 @@ class BoundedRequest(Request):
 
 
 class BoundedJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, failing on deeply nested input the way it fails on any unreadable JSON."""
+
     def loads(self, s, **kwargs):
         try:
             return super().loads(s, **kwargs)

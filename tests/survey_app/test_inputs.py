@@ -45,17 +45,19 @@ def test_deeply_nested_json_is_a_422_in_json_and_stores_nothing(app, client, dev
     reply = client.post(path, data=body, content_type="application/json",
                         headers={"Authorization": f"Bearer {device['token']}"})
     assert reply.status_code == 422
-    assert reply.get_json()["error"] == "入力に誤りがあります。" if path.endswith("heartbeat") \
-        else "本文はJSONオブジェクトで送ってください。"
+    expected = "入力に誤りがあります。" if path.endswith("heartbeat") else "本文はJSONオブジェクトで送ってください。"
+    assert reply.get_json()["error"] == expected
     assert stored(app) == 0
     assert reported_pending(app, device["id"]) is None
 
 
-def chunked_post(client, path, payload: bytes, **kwargs):
+def chunked_post(client, path, payload: bytes, token: str | None = None,
+                 content_type: str = "application/json"):
     """POST without Content-Length, as a WSGI server hands on a `Transfer-Encoding: chunked` body."""
-    return client.post(path, input_stream=io.BytesIO(payload),
-                       content_type=kwargs.get("content_type", "application/json"),
-                       headers={"Transfer-Encoding": "chunked", **kwargs.get("headers", {})},
+    headers = {"Transfer-Encoding": "chunked"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    return client.post(path, input_stream=io.BytesIO(payload), content_type=content_type, headers=headers,
                        environ_overrides={"wsgi.input_terminated": True})
 
 
@@ -63,8 +65,7 @@ def test_oversized_chunked_json_is_413_not_a_truncated_body(app, client, device)
     payload = json.dumps({"id": str(uuid.uuid4()), "facility": FACILITY_CODE,
                           "answers": {"satisfaction": 1, "comment": "あ" * 40_000}}).encode()
     assert len(payload) > 64 * 1024
-    reply = chunked_post(client, "/api/v1/responses", payload,
-                         headers={"Authorization": f"Bearer {device['token']}"})
+    reply = chunked_post(client, "/api/v1/responses", payload, token=device["token"])
     assert reply.status_code == 413
     assert reply.get_json()["error"] == "リクエストが大きすぎます。"
     assert stored(app) == 0
@@ -73,8 +74,7 @@ def test_oversized_chunked_json_is_413_not_a_truncated_body(app, client, device)
 def test_small_chunked_json_is_read_whole(app, client, device):
     payload = json.dumps({"id": str(uuid.uuid4()), "facility": FACILITY_CODE,
                           "answers": {"satisfaction": 1, "establishment": 1, "comment": "チャンクで届いた回答"}}).encode()
-    reply = chunked_post(client, "/api/v1/responses", payload,
-                         headers={"Authorization": f"Bearer {device['token']}"})
+    reply = chunked_post(client, "/api/v1/responses", payload, token=device["token"])
     assert reply.status_code == 201
     assert stored(app) == 1
 
@@ -83,8 +83,7 @@ def test_chunked_body_of_exactly_the_limit_is_accepted(app, client, device):
     padding = 64 * 1024 - len(json.dumps({"pending": 0, "rejected": 0, "x": ""}))
     payload = json.dumps({"pending": 0, "rejected": 0, "x": " " * padding}).encode()
     assert len(payload) == 64 * 1024
-    reply = chunked_post(client, "/api/v1/heartbeat", payload,
-                         headers={"Authorization": f"Bearer {device['token']}"})
+    reply = chunked_post(client, "/api/v1/heartbeat", payload, token=device["token"])
     assert reply.status_code == 200
 
 
