@@ -5,7 +5,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from . import security
+from . import inputs, security
 
 __version__ = "0.1.0"
 
@@ -62,6 +62,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["SECRET_KEY"] = os.environ.get("SECRET_KEY") or _instance_secret_key(app.instance_path)
 
     _init_extensions(app)
+    inputs.init_app(app)
     security.init_app(app)
     _register_blueprints(app)
     _register_commands(app)

@@ -7,6 +7,8 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy.engine import make_url
 
+from .db import create_private_file
+
 PAGES_PER_STEP = 256
 
 
@@ -15,6 +17,7 @@ def backup_sqlite(source_path: Path, target_path: Path, progress=None) -> int:
     target_path.parent.mkdir(parents=True, exist_ok=True)
     partial = target_path.with_name(target_path.name + ".partial")
     partial.unlink(missing_ok=True)
+    create_private_file(partial)  # a copy of every answer: as private as the database
     source = sqlite3.connect(f"file:{source_path}?mode=ro", uri=True, timeout=30)
     target = sqlite3.connect(partial)
     try:

@@ -25,7 +25,7 @@ def _error_page(error: HTTPException):
         return {"error": title}, error.code
     title, text = MESSAGES.get(error.code, (error.name, error.description or ""))
     response = render_template("error.html", title=title, text=text, code=error.code)
-    return response, error.code, {"Cache-Control": "no-store"}
+    return response, error.code
 
 
 def init_app(app: Flask) -> None:

@@ -2,11 +2,12 @@
 import logging
 
 from flask import Blueprint, jsonify, render_template, request
-from sqlalchemy import text
+from sqlalchemy import false, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from .extensions import db
+from .models import Facility
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
@@ -16,7 +17,11 @@ RETRY_AFTER_SECONDS = 5
 @bp.get("/healthz")
 def healthz():
     try:
-        db.session.execute(text("SELECT 1"))
+        # A write that changes no row, rolled back: it still needs the write lock and the
+        # right to write, so a read-only file, directory, replica or role fails here, not on
+        # the next answer.
+        db.session.execute(update(Facility).where(false()).values(code=Facility.code))
+        db.session.rollback()
     except (OperationalError, DBAPIError, PoolTimeoutError) as error:
         db.session.rollback()
         log.warning("health check failed: %s", type(error).__name__)
@@ -29,7 +34,7 @@ def database_unavailable(error):
     db.session.rollback()
     # Only the error class: messages can quote SQL parameters, which may hold comment text.
     log.warning("database unavailable (%s) on %s %s", type(error).__name__, request.method, request.path)
-    headers = {"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
     message = "ただいま混み合っています。少し待ってからもう一度お試しください。"
     if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
         return jsonify({"error": message}), 503, headers

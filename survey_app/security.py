@@ -21,6 +21,9 @@ def _security_headers(response: Response) -> Response:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     # Same-origin keeps the Referer that Flask-WTF checks on HTTPS, and sends nothing outside.
     response.headers.setdefault("Referrer-Policy", "same-origin")
+    # Answers, reports, exports and admin pages must not survive in a browser's or a proxy's
+    # cache, nor in the history of a shared computer. Static files set their own (no-cache).
+    response.headers.setdefault("Cache-Control", "no-store")
     return response
 
 

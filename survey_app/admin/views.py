@@ -8,18 +8,13 @@ from ..auth.access import current_user, roles_required
 from ..auth.accounts import (AccountError, create_user, disable_user, enable_user,
                              set_password, set_role_and_facilities, unlock_user)
 from ..extensions import db
+from ..inputs import int_arg
 from ..models import ROLES, AuditEvent, User
 from ..timeutil import to_tokyo, utcnow
 from . import bp
 from .forms import ActionForm, PasswordResetForm, UserCreateForm, UserEditForm
 
 AUDIT_PER_PAGE = 50
-
-
-@bp.after_request
-def _no_store(response):
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @bp.errorhandler(CSRFError)
@@ -167,7 +162,7 @@ def unlock(user_id: int):
 def audit_log():
     page = db.paginate(
         select(AuditEvent).order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()),
-        per_page=AUDIT_PER_PAGE, max_per_page=AUDIT_PER_PAGE, error_out=False)
+        page=int_arg("page") or 1, per_page=AUDIT_PER_PAGE, max_per_page=AUDIT_PER_PAGE, error_out=False)
     user_ids = {event.user_id for event in page.items if event.user_id is not None}
     usernames = dict(db.session.execute(select(User.id, User.username).where(User.id.in_(user_ids))).all()) \
         if user_ids else {}

@@ -185,12 +185,6 @@ def _auth_template_globals():
     return {"current_user": current_user, "role_labels": ROLES}
 
 
-@bp.after_request
-def _no_store(response):
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 @bp.errorhandler(CSRFError)
 def _csrf_error(_error):
     return _message("もう一度お試しください",

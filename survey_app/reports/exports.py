@@ -2,7 +2,8 @@
 
 The same access rules and masking apply as on the pages: views pass in only what the user may
 see, and every comment goes through `mask_personal_data`. Cells that a spreadsheet would run
-as a formula (starting with = + - @) get a leading apostrophe.
+as a formula (starting with = + - @) get a leading apostrophe, in CSV and Excel alike, and
+every text cell of a workbook is written as a text cell (`_cell`).
 """
 import csv
 import io
@@ -11,6 +12,7 @@ import re
 import pandas as pd
 from flask import Response, render_template, stream_with_context
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
@@ -70,7 +72,7 @@ def _csv_line(values) -> str:
 
 
 def _attachment(filename: str) -> dict:
-    return {"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"}
+    return {"Content-Disposition": f'attachment; filename="{filename}"'}
 
 
 def overview_rows(data: queries.Overview):
@@ -139,6 +141,18 @@ HEADER_FILL = PatternFill("solid", fgColor="0B5394")
 PERCENT_FORMAT = "0.0"
 
 
+def _cell(sheet, row: int, column: int, value):
+    """Write one cell: text always as text, never as a formula or an error value like #N/A."""
+    cell = sheet.cell(row=row, column=column)
+    if isinstance(value, str):
+        # Control characters cannot be stored in a workbook at all.
+        cell.value = safe_cell(ILLEGAL_CHARACTERS_RE.sub("", value))
+        cell.data_type = "s"
+    else:
+        cell.value = value
+    return cell
+
+
 def _sheet_title(name: str, used: set[str]) -> str:
     base = SHEET_NAME_FORBIDDEN.sub("・", name).strip("'")[:31] or "施設"
     title, number = base, 2
@@ -152,13 +166,13 @@ def _sheet_title(name: str, used: set[str]) -> str:
 
 def _write_table(sheet, headers, rows, start_row: int = 1, widths=None):
     for column, header in enumerate(headers, start=1):
-        cell = sheet.cell(row=start_row, column=column, value=header)
+        cell = _cell(sheet, start_row, column, header)
         cell.font = HEADER_FONT
         cell.fill = HEADER_FILL
         cell.alignment = Alignment(wrap_text=True, vertical="center")
     for offset, values in enumerate(rows, start=1):
         for column, value in enumerate(values, start=1):
-            sheet.cell(row=start_row + offset, column=column, value=safe_cell(value))
+            _cell(sheet, start_row + offset, column, value)
     sheet.freeze_panes = sheet.cell(row=start_row + 1, column=1)
     for column, width in enumerate(widths or [], start=1):
         sheet.column_dimensions[get_column_letter(column)].width = width
@@ -169,11 +183,11 @@ def overview_workbook(data: queries.Overview) -> Workbook:
     workbook = Workbook()
     summary = workbook.active
     summary.title = "概要"
-    summary["A1"] = f"利用者アンケート 集計（{fiscal_year_label(data.fiscal_year)}）"
-    summary["A1"].font = Font(bold=True, size=14)
-    summary["A2"] = data.satisfaction_summary["text"] + "／" + data.establishment_summary["text"]
-    summary["A3"] = (f"満足度は「満足」「まあ満足」の割合。回答{queries.MIN_N}件未満の施設は「{SUPPRESSED_TEXT}」。"
-                     f"出力日時 {to_tokyo(utcnow()):%Y-%m-%d %H:%M}（日本時間）")
+    title = _cell(summary, 1, 1, f"利用者アンケート 集計（{fiscal_year_label(data.fiscal_year)}）")
+    title.font = Font(bold=True, size=14)
+    _cell(summary, 2, 1, data.satisfaction_summary["text"] + "／" + data.establishment_summary["text"])
+    _cell(summary, 3, 1, f"満足度は「満足」「まあ満足」の割合。回答{queries.MIN_N}件未満の施設は「{SUPPRESSED_TEXT}」。"
+                         f"出力日時 {to_tokyo(utcnow()):%Y-%m-%d %H:%M}（日本時間）")
     _write_table(summary, OVERVIEW_HEADERS, overview_rows(data), start_row=5,
                  widths=[30, 34, 10, 14, 10, 22, 9, 12, 10, 12, 12, 10, 12, 12, 12, 10, 10, 10, 40, 14, 10, 10])
 
@@ -182,9 +196,9 @@ def overview_workbook(data: queries.Overview) -> Workbook:
                      "「できてよかった」回答数", "できてよかった", "「できてよかった」の割合（%）")
     for row in data.rows:
         sheet = workbook.create_sheet(_sheet_title(row.facility.name, used))
-        sheet["A1"] = f"{row.facility.name}（{fiscal_year_label(data.fiscal_year)}）"
-        sheet["A1"].font = Font(bold=True, size=13)
-        sheet["A2"] = f"施設コード {row.facility.code}／{row.facility.prefecture} {row.facility.municipality}"
+        title = _cell(sheet, 1, 1, f"{row.facility.name}（{fiscal_year_label(data.fiscal_year)}）")
+        title.font = Font(bold=True, size=13)
+        _cell(sheet, 2, 1, f"施設コード {row.facility.code}／{row.facility.prefecture} {row.facility.municipality}")
         values = []
         for month in row.months:
             c = month["counts"]
@@ -212,7 +226,7 @@ def overview_workbook(data: queries.Overview) -> Workbook:
                 theme_rows.append([row.facility.code, row.facility.name, theme["code"], theme["label"],
                                    theme["count"], round(theme["share"] * 100, 1)])
     else:
-        themes["A1"] = "テーマ分析の結果はまだありません（survey-analysis run を実行してください）。"
+        _cell(themes, 1, 1, "テーマ分析の結果はまだありません（survey-analysis run を実行してください）。")
     _write_table(themes, ("施設コード", "施設名", "テーマコード", "テーマ", "件数", "意見に占める割合（%）"),
                  theme_rows, start_row=3 if not data.run else 1, widths=[30, 34, 12, 36, 8, 12])
     _write_targets_sheet(workbook.create_sheet("年度目標"), data)
@@ -228,7 +242,7 @@ def _write_targets_sheet(sheet, data: queries.Overview) -> None:
              "" if pd.isna(t.status_label) else t.status_label, "" if pd.isna(t.note) else t.note]
             for t in targets.itertuples(index=False)]
     if not rows:
-        sheet["A1"] = f"{fiscal_year_label(data.fiscal_year)}の年度目標は登録されていません。"
+        _cell(sheet, 1, 1, f"{fiscal_year_label(data.fiscal_year)}の年度目標は登録されていません。")
         return
     _write_table(sheet, TARGET_HEADERS, rows, widths=[30, 34, 22, 24, 6, 10, 10, 6, 14, 40])
 

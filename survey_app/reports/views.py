@@ -7,6 +7,7 @@ from analysis.masking import mask_personal_data
 
 from ..audit import record
 from ..auth import accessible_facilities, current_user, facility_or_404, login_required
+from ..inputs import int_arg
 from ..models import OPERATOR_KINDS
 from ..questionnaire import ESTABLISHMENT, RESPONDENT_GROUP, SATISFACTION
 from ..timeutil import fiscal_year_label, fiscal_year_of, to_tokyo, utcnow
@@ -25,7 +26,7 @@ def current_fiscal_year() -> int:
 
 def fiscal_year_arg() -> int:
     """The `fy` query parameter, or the current fiscal year when missing or out of range."""
-    value = request.args.get("fy", type=int)
+    value = int_arg("fy")
     latest = current_fiscal_year()
     if value is None or not FIRST_FISCAL_YEAR <= value <= latest + 1:
         return latest
@@ -136,11 +137,11 @@ def comment_filters(fiscal_year: int) -> queries.CommentFilters:
     month = request.args.get("month") or None
     if month and (not MONTH_PATTERN.match(month) or month not in queries.fiscal_year_months(fiscal_year)):
         month = None
-    rating = request.args.get("rating", type=int)
+    rating = int_arg("rating")
     if rating not in (1, 2, 3, 4):
         rating = None
     text = (request.args.get("q") or "").strip()[:SEARCH_MAX_LENGTH] or None
-    page = request.args.get("page", type=int) or 1
+    page = int_arg("page") or 1
     return queries.CommentFilters(theme=theme, month=month, rating=rating, text=text, page=max(page, 1))
 
 

@@ -59,13 +59,6 @@ def _message_page(kind: str, status: int, back_url: str | None = None):
                            back_url=back_url), status
 
 
-@bp.after_request
-def _no_store(response):
-    # Answers must not survive in any cache or in the browser's history.
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 @bp.errorhandler(CSRFError)
 def _csrf_error(_error):
     facility_code = (request.view_args or {}).get("facility_code")

@@ -12,6 +12,7 @@ from analysis.achievement import SEED_FY2012, STATUS_LABELS, indicator_met
 from .. import audit
 from ..auth import facility_or_404, roles_required
 from ..extensions import db
+from ..inputs import int_arg
 from ..models import OPERATOR_KINDS, Facility, Target
 from ..timeutil import fiscal_year_label, fiscal_year_of_utc, utcnow
 from . import bp
@@ -22,12 +23,6 @@ from .queries import facility_achievement, fiscal_years, national_summary
 # Uploads may be larger than the app-wide limit, which is sized for survey answers.
 UPLOAD_MAX_BYTES = 2 * 1024 * 1024
 FISCAL_YEAR_RANGE = range(1990, 2101)
-
-
-@bp.after_request
-def _no_store(response):
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @bp.errorhandler(CSRFError)
@@ -54,16 +49,11 @@ def _input_number(value) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "").strip()
-    return int(value) if value.isdigit() else None
-
-
 @bp.get("/")
 @roles_required("admin")
 def index():
     years = fiscal_years()
-    fiscal_year = _int_arg("fiscal_year") or (years[0] if years else fiscal_year_of_utc(utcnow()))
+    fiscal_year = int_arg("fiscal_year") or (years[0] if years else fiscal_year_of_utc(utcnow()))
     prefecture = request.args.get("prefecture") or None
     operator_kind = request.args.get("operator_kind") or None
     if operator_kind not in OPERATOR_KINDS:
@@ -87,7 +77,7 @@ def index():
 def open_facility_year():
     """Go from the picker on the list page to one facility-year's edit page."""
     code = request.args.get("facility_code", "")
-    fiscal_year = _int_arg("fiscal_year")
+    fiscal_year = int_arg("fiscal_year")
     if not code or fiscal_year not in FISCAL_YEAR_RANGE:
         flash("施設と年度を選んでください。", "error")
         return redirect(url_for("targets.index"))

@@ -1,10 +1,13 @@
 """The database locked or down gives 503 + Retry-After; backups of a live database are whole."""
+import os
 import sqlite3
+import stat
 import threading
 import uuid
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
 from survey_app import create_app
 from survey_app.backup import backup_sqlite
@@ -27,6 +30,32 @@ def sqlite_path(app):
 def test_healthz_reports_a_working_database(client):
     reply = client.get("/healthz")
     assert reply.status_code == 200 and reply.get_json() == {"status": "ok", "database": "ok"}
+
+
+def read_only_app(app):
+    """A second app on the same database that may read but not write, also when run as root.
+
+    (chmod does not stop root from writing a file: the connection itself is read-only.)
+    """
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+    if url.get_backend_name() == "sqlite":
+        uri = f"sqlite:///file:{url.database}?mode=ro&uri=true"
+    else:  # as on a hot standby
+        uri = url.render_as_string(hide_password=False)
+        options["connect_args"] = {"options": "-c default_transaction_read_only=on"}
+    return create_app({**app.config, "SQLALCHEMY_DATABASE_URI": uri, "SQLALCHEMY_ENGINE_OPTIONS": options})
+
+
+def test_healthz_reports_a_database_that_cannot_be_written_as_unavailable(app):
+    read_only = read_only_app(app)
+    with read_only.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Response)) == 0  # it reads
+        reply = read_only.test_client().get("/healthz")
+        db.engine.dispose()
+    assert reply.status_code == 503
+    assert reply.get_json() == {"status": "unavailable", "database": "error"}
+    assert int(reply.headers["Retry-After"]) > 0
 
 
 def test_locked_database_gets_503_with_retry_after_and_nothing_half_written(app, device):
@@ -121,3 +150,14 @@ def test_backup_function_copies_a_plain_file(tmp_path):
     pages = backup_sqlite(source, tmp_path / "t.sqlite3")
     assert pages > 0
     assert sqlite3.connect(tmp_path / "t.sqlite3").execute("SELECT COUNT(*) FROM t").fetchone()[0] == 1000
+
+
+def test_backup_copy_is_readable_by_its_owner_only(app, tmp_path):
+    with app.app_context():
+        source = sqlite_path(app)
+    previous = os.umask(0o022)  # the common umask, under which files are world-readable
+    try:
+        backup_sqlite(source, tmp_path / "backups" / "copy.sqlite3")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "backups" / "copy.sqlite3").stat().st_mode) == 0o600

@@ -1,4 +1,7 @@
 """Database set-up: migrations, SQLite pragmas, DATABASE_URL override, time helpers."""
+import os
+import sqlite3
+import stat
 from datetime import date, datetime
 
 import pytest
@@ -8,6 +11,7 @@ from sqlalchemy import inspect, text
 from survey_app import create_app
 from survey_app.db import normalize_database_url
 from survey_app.extensions import db
+from survey_app.facilities import load_shipped_facilities
 from survey_app.timeutil import fiscal_year_of, fiscal_year_label, fiscal_year_of_utc, to_tokyo
 
 
@@ -79,3 +83,37 @@ def test_fiscal_year_is_judged_on_the_tokyo_calendar():
 def test_fiscal_year_label_names_the_era():
     assert fiscal_year_label(2012) == "2012年度（平成24年度）"
     assert fiscal_year_label(2025) == "2025年度（令和7年度）"
+
+
+@pytest.fixture
+def world_readable_umask():
+    """The common umask 022, under which files are created readable by everyone."""
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+def test_sqlite_database_and_its_wal_files_are_created_owner_only(monkeypatch, tmp_path, world_readable_umask):
+    target = tmp_path / "survey.sqlite3"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{target}")
+    app = create_app()
+    with app.app_context():
+        db.create_all()
+        load_shipped_facilities()  # a write, so that SQLite creates -wal and -shm
+        files = [target, tmp_path / "survey.sqlite3-wal", tmp_path / "survey.sqlite3-shm"]
+        modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in files}
+        db.engine.dispose()
+    assert modes == {path.name: 0o600 for path in files}
+
+
+def test_an_existing_database_file_keeps_its_mode(monkeypatch, tmp_path, world_readable_umask):
+    target = tmp_path / "shared.sqlite3"
+    sqlite3.connect(target).close()
+    target.chmod(0o640)  # the operator's choice, e.g. readable by a backup group
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{target}")
+    app = create_app()
+    with app.app_context():
+        db.create_all()
+        db.engine.dispose()
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+

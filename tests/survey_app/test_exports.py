@@ -7,7 +7,7 @@ import pytest
 from openpyxl import load_workbook
 
 from survey_app.extensions import db
-from survey_app.models import AuditEvent
+from survey_app.models import AuditEvent, Facility, Target, Theme
 
 from .reports_fixtures import *  # noqa: F401,F403
 from .reports_fixtures import (FACILITY_CODE, FISCAL_YEAR, FORMULA_COMMENT, OTHER_FACILITY_CODE,
@@ -117,3 +117,48 @@ def test_pdf_report_opens_and_names_the_facility_in_japanese(manager_client, kno
     assert "年度のまとめ" in text and "回答の分布" in text and "年度目標と実績" in text
     assert "佐藤" not in text and "090-1234-5678" not in text
     assert PII_COMMENT not in text
+
+
+FORMULA_NAME = '=HYPERLINK("http://example.com/?leak","開く")'
+
+
+def workbook_cells(workbook):
+    return [cell for sheet in workbook.worksheets for row in sheet.iter_rows() for cell in row
+            if cell.value is not None]
+
+
+def test_workbook_writes_every_text_as_text_never_as_a_formula(app, admin_client, known_data):
+    with app.app_context():
+        facility = db.session.scalar(db.select(Facility).where(Facility.code == FACILITY_CODE))
+        facility.name, facility.municipality = FORMULA_NAME, "@SUM(1+1)"
+        theme = db.session.scalar(db.select(Theme).where(Theme.code == "T02"))
+        theme.label = "+1+1"
+        db.session.add_all([
+            Target(facility=facility, fiscal_year=FISCAL_YEAR, indicator_key="k1", indicator_name="-2+3",
+                   kind="count", unit="人", direction="higher", target=10, result=12, note="=1+1"),
+            Target(facility=facility, fiscal_year=FISCAL_YEAR, indicator_key="k2", indicator_name="相談件数",
+                   kind="count", unit="人", direction="higher", target=10, result=None, note="#N/A"),
+        ])
+        db.session.commit()
+    workbook = load_workbook(io.BytesIO(admin_client.get(f"/reports/export/overview.xlsx?{FY}").get_data()))
+    cells = workbook_cells(workbook)
+    assert [cell.coordinate for cell in cells if cell.data_type not in ("s", "n")] == []
+    assert all(cell.data_type == "s" for cell in cells if isinstance(cell.value, str))
+    texts = {cell.value for cell in cells}
+    # Prefixed with an apostrophe, as in the CSV exports; other text unchanged.
+    assert {"'" + FORMULA_NAME, "'@SUM(1+1)", "'+1+1", "'-2+3", "'=1+1", "#N/A"} <= texts
+    sheet = next(sheet for sheet in workbook.worksheets if FACILITY_CODE in str(sheet["A2"].value))
+    assert sheet["A1"].value.startswith("'" + FORMULA_NAME + "（")
+
+
+def test_workbook_drops_control_characters_instead_of_failing(app, admin_client, known_data):
+    with app.app_context():
+        facility = db.session.scalar(db.select(Facility).where(Facility.code == FACILITY_CODE))
+        db.session.add(Target(facility=facility, fiscal_year=FISCAL_YEAR, indicator_key="k1",
+                              indicator_name="相談件数", kind="count", unit="人", direction="higher",
+                              target=10, result=12, note="ベル\x07と\x1bエスケープ"))
+        db.session.commit()
+    response = admin_client.get(f"/reports/export/overview.xlsx?{FY}")
+    assert response.status_code == 200
+    texts = {cell.value for cell in workbook_cells(load_workbook(io.BytesIO(response.get_data())))}
+    assert "ベルとエスケープ" in texts

@@ -328,3 +328,25 @@ def test_analysis_frame_has_the_expected_fixture_shape(app, known_data):
     counts = frame.groupby("facility_code").size()
     assert counts.to_dict() == {FACILITY_CODE: 67, OTHER_FACILITY_CODE: 30, SMALL_FACILITY_CODE: 6}
     assert isinstance(frame, pd.DataFrame)
+
+
+def test_every_report_admin_and_export_page_is_never_cached(app, admin_client, known_data):
+    """Every GET route under /reports/ and /admin/ (targets included), pages and exports."""
+    values = {"code": FACILITY_CODE, "facility_code": FACILITY_CODE, "fiscal_year": FISCAL_YEAR,
+              "user_id": 1}
+    rules = [rule for rule in app.url_map.iter_rules()
+             if rule.rule.startswith(("/reports/", "/admin/")) and "GET" in rule.methods]
+    assert {rule.endpoint.split(".")[0] for rule in rules} == {"reports", "admin", "targets"}
+    for rule in rules:
+        url = rule.build({name: values[name] for name in rule.arguments})[1]
+        for query in ("", f"?{FY}"):
+            response = admin_client.get(url + query)
+            response.get_data()  # the responses CSV streams: let it finish
+            assert response.status_code in (200, 302), url
+            assert response.headers["Cache-Control"] == "no-store", url
+    for url in ("/reports/no-such-facility", "/admin/users/999999"):  # error pages too
+        assert admin_client.get(url).headers["Cache-Control"] == "no-store", url
+
+
+def test_static_files_stay_cacheable(client):
+    assert "no-store" not in client.get("/static/css/base.css").headers.get("Cache-Control", "")
