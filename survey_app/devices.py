@@ -1,13 +1,13 @@
 """Tablet enrollment: one-time enrollment links, device tokens and the device cookie."""
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import click
 from flask import Response, current_app, request
 from flask.cli import AppGroup
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.orm import joinedload
 
 from .extensions import db
@@ -38,20 +38,32 @@ def create_device(facility: Facility, label: str = "") -> tuple[Device, str, str
     return device, token, enrollment_code
 
 
+def _enrollable(now: datetime) -> ColumnElement[bool]:
+    """The SQL condition of a device whose one-time code is unused, unexpired and unrevoked."""
+    return and_(Device.enrollment_code_hash.is_not(None), Device.enrollment_expires_at >= now,
+                Device.revoked_at.is_(None))
+
+
 def device_for_enrollment_code(code: str) -> Device | None:
     """Return the device a still-valid, unused enrollment code belongs to."""
-    device = db.session.scalar(select(Device).where(Device.enrollment_code_hash == digest(code)))
-    if device is None or not device.is_active or device.enrollment_expires_at < utcnow():
-        return None
-    return device
+    return db.session.scalar(select(Device).where(Device.enrollment_code_hash == digest(code),
+                                                  _enrollable(utcnow())))
 
 
-def complete_enrollment(device: Device) -> None:
-    """Spend the one-time code so the link cannot enroll a second browser."""
-    device.enrollment_code_hash = None
-    device.enrollment_expires_at = None
-    device.enrolled_at = utcnow()
-    db.session.commit()
+def complete_enrollment(device: Device) -> bool:
+    """Spend the one-time code; return False if it was spent, expired or revoked meanwhile.
+
+    One conditional UPDATE, so that of concurrent requests for the same link (other workers,
+    other threads) exactly one wins, on SQLite and PostgreSQL alike: reading the device and
+    then writing it let every request that read it first enroll a browser.
+    """
+    now = utcnow()
+    result = db.session.execute(
+        update(Device).where(Device.id == device.id, _enrollable(now))
+        .values(enrollment_code_hash=None, enrollment_expires_at=None, enrolled_at=now)
+        .execution_options(synchronize_session=False))
+    db.session.commit()  # also expires `device`, so it reloads what the database now holds
+    return result.rowcount == 1
 
 
 def device_for_token(token: str) -> Device | None:

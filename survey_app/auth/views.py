@@ -25,7 +25,7 @@ from .access import (EXPIRED_MESSAGES, current_user, default_landing_url, end_se
                      load_logged_in_user, login_required, safe_next_url, start_session)
 from .accounts import bump_session_version, find_user, normalize_username, set_password
 from .forms import LoginForm, LogoutForm, PasswordChangeForm
-from .passwords import verify_password
+from .passwords import PASSWORD_RULES_JA, verify_password
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +182,7 @@ bp.before_app_request(load_logged_in_user)
 
 @bp.app_context_processor
 def _auth_template_globals():
-    return {"current_user": current_user, "role_labels": ROLES}
+    return {"current_user": current_user, "role_labels": ROLES, "password_rules": PASSWORD_RULES_JA}
 
 
 @bp.errorhandler(CSRFError)

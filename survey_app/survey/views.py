@@ -207,9 +207,9 @@ def enroll(code: str):
 @bp.post("/enroll/<code>")
 def enroll_confirm(code: str):
     device = device_for_enrollment_code(code)
-    if device is None:
+    # Another browser may have spent the code since it was read: only the one that spent it enrolls.
+    if device is None or not complete_enrollment(device):
         return _message_page("bad_enrollment", 404)
-    complete_enrollment(device)
     response = redirect(url_for("survey.form", facility_code=device.facility.code), 303)
     set_device_cookie(response, device)
     return response

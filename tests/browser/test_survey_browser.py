@@ -15,6 +15,9 @@ from .conftest import (IPAD_LANDSCAPE, PHONE, assert_missing_answers_reported,  
 pytestmark = pytest.mark.browser
 
 FAST_KIOSK = {"KIOSK_THANKS_SECONDS": 1, "KIOSK_IDLE_SECONDS": 1, "KIOSK_COUNTDOWN_SECONDS": 2}
+# Idle longer than the countdown, as on a real tablet: a dialog that hides itself at once is
+# never shown again before the reset.
+TYPING_KIOSK = FAST_KIOSK | {"KIOSK_IDLE_SECONDS": 3, "KIOSK_COUNTDOWN_SECONDS": 2}
 MIN_TAP_TARGET_PX = 48
 
 
@@ -122,6 +125,79 @@ def test_continue_button_keeps_the_answers(live_server, page):
     page.get_by_role("button", name="続ける").tap()
     assert page.locator("#idle-overlay").is_hidden()
     assert page.get_by_label("不満", exact=True).is_checked()
+
+
+def wait_for_idle_dialog(page):
+    """Wait for the inactivity dialog; return it after checking it stays up and holds the focus."""
+    dialog = page.get_by_role("alertdialog")
+    dialog.wait_for(state="visible", timeout=6_000)
+    page.wait_for_timeout(300)  # a hide triggered by the focus move would have happened by now
+    assert dialog.is_visible()
+    # Announced: a modal alertdialog named by its question and described by the countdown,
+    # with the focus on its only button (the rest of the page is inert).
+    assert dialog.get_attribute("aria-modal") == "true"
+    assert plain_text(page.locator("#" + dialog.get_attribute("aria-labelledby"))) == "まだ回答を続けますか？"
+    assert "秒で最初の画面にもどります" in plain_text(page.locator("#" + dialog.get_attribute("aria-describedby")))
+    assert page.evaluate("() => document.activeElement.id") == "idle-continue"
+    assert page.evaluate("() => document.getElementById('survey-form').inert")
+    return dialog
+
+
+def type_half_a_comment(page, text="相談員の方が"):
+    page.get_by_label("まあ満足").tap()
+    page.locator("label[for=services-2]").tap()
+    page.locator("#comment").tap()
+    page.keyboard.type(text)
+    assert page.evaluate("() => document.activeElement.id") == "comment"
+
+
+def test_idle_dialog_shows_while_typing_a_comment_and_continue_keeps_it(live_server, page):
+    server = live_server(TYPING_KIOSK)
+    enroll_browser(page, server)
+    first_uuid = page.locator("input[name=client_uuid]").input_value()
+    type_half_a_comment(page)
+
+    dialog = wait_for_idle_dialog(page)
+    page.get_by_role("button", name="続ける").tap()
+    assert dialog.is_hidden()
+    assert page.locator("#comment").input_value() == "相談員の方が"
+    assert page.get_by_label("まあ満足").is_checked()
+    assert page.locator("#services-2").is_checked()
+    # The focus is back where the respondent left it: typing goes on in the comment.
+    assert page.evaluate("() => document.activeElement.id") == "comment"
+
+    # Typing on for longer than the countdown: the dialog's countdown was stopped, not hidden.
+    page.keyboard.type("丁寧でした。", delay=500)
+    assert page.locator("#comment").input_value() == "相談員の方が丁寧でした。"
+    assert page.locator("input[name=client_uuid]").input_value() == first_uuid
+    assert dialog.is_hidden()
+
+    # From the keyboard: Enter on 続ける answers the dialog and types nothing into the comment.
+    wait_for_idle_dialog(page)
+    page.keyboard.press("Enter")
+    assert dialog.is_hidden()
+    assert page.evaluate("() => document.activeElement.id") == "comment"
+    page.wait_for_timeout(100)
+    assert page.locator("#comment").input_value() == "相談員の方が丁寧でした。"
+    assert stored_responses(server.app) == []
+
+
+def test_idle_dialog_while_typing_a_comment_resets_the_form_without_a_reply(live_server, page):
+    server = live_server(TYPING_KIOSK)
+    form_url = enroll_browser(page, server)
+    first_uuid = page.locator("input[name=client_uuid]").input_value()
+    type_half_a_comment(page)
+
+    wait_for_idle_dialog(page)
+    page.wait_for_function(
+        "uuid => document.querySelector('input[name=client_uuid]') &&"
+        " document.querySelector('input[name=client_uuid]').value !== uuid",
+        arg=first_uuid, timeout=6_000)
+    assert page.url == form_url
+    assert page.locator("#comment").input_value() == ""
+    assert checked_count(page) == 0
+    assert page.locator("#idle-overlay").is_hidden()
+    assert stored_responses(server.app) == []
 
 
 def test_rejected_submission_shows_japanese_messages_and_passes_axe(live_server, page, new_context,

@@ -44,6 +44,16 @@ def prepare_database(url: str, facility_codes: list[str]) -> dict[str, str]:
     return tokens
 
 
+def enrollment_codes(url: str, facility_code: str, count: int) -> list[str]:
+    """Create `count` tablets awaiting enrollment; return their one-time codes."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "load-test"})
+    with app.app_context():
+        facility = db.session.scalar(db.select(Facility).where(Facility.code == facility_code))
+        codes = [create_device(facility, "race test")[2] for _ in range(count)]
+        db.engine.dispose()
+    return codes
+
+
 def drop_database(url: str) -> None:
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "load-test"})
     with app.app_context():

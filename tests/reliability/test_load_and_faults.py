@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.reliability.server import (GunicornServer, count_by_uuid, drop_database, make_body,
-                                      prepare_database, request)
+from tests.reliability.server import (GunicornServer, count_by_uuid, make_body, prepare_database,
+                                      request)
 
 pytestmark = pytest.mark.database
 
@@ -23,13 +23,6 @@ FACILITIES = ["kawaguchi-employment-support-corner", "aomori-young-job-plaza",
 CLIENTS = 16
 RESPONSES = int(os.environ.get("LOAD_TEST_RESPONSES", 10_000))
 RESEND_SHARE = 0.10
-
-
-@pytest.fixture
-def database_url(tmp_path):
-    url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'load.sqlite3'}"
-    yield url
-    drop_database(url)
 
 
 @pytest.fixture

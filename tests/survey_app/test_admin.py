@@ -105,7 +105,7 @@ def test_facilities_are_ignored_for_analysts(app, admin_client):
     ({"username": "lead", "role": "manager", "facilities": ["no-such-place"]}, "選べない施設が含まれています"),
     ({"username": "chief", "role": "analyst"}, "すでに使われています"),
     ({"username": "a b", "role": "analyst"}, "半角英小文字"),
-    ({"username": "lead", "role": "analyst", "new_password": "short"}, "10文字以上"),
+    ({"username": "lead", "role": "analyst", "new_password": "short"}, "12文字以上"),
     ({"username": "lead", "role": "analyst", "confirm": "different-password"}, "一致しません"),
     ({"username": "lead", "role": "owner"}, "役割を選んでください"),
 ])
@@ -183,7 +183,7 @@ def test_password_reset_checks_the_rules(app, admin_client):
     url = f"/admin/users/{user_id(app, 'lead')}"
     response = post_form(admin_client, url + "/password", {"new_password": "lead", "confirm": "lead"},
                          page_url=url)
-    assert "10文字以上" in response.get_data(as_text=True)
+    assert "パスワードにユーザー名を含めないでください。" in response.get_data(as_text=True)
     assert login(app.test_client(), "lead").status_code == 302
 
 

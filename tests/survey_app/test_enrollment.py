@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from survey_app.devices import create_device
+from survey_app.devices import complete_enrollment, create_device, device_for_enrollment_code
 from survey_app.extensions import db
 from survey_app.models import Device, Facility
 from survey_app.timeutil import utcnow
@@ -131,3 +131,14 @@ def test_revoked_device_cookie_is_refused(client, app):
     assert page.status_code == 403
     assert "近くの職員にお知らせください" in page.get_data(as_text=True)
     assert client.get("/").status_code == 200  # landing page, no redirect
+
+
+def test_a_device_read_before_its_code_was_spent_enrolls_nothing(app):
+    """What a second worker sees when another request spent the code after it read the device."""
+    _device_id, code = new_enrollment(app)
+    with app.app_context():
+        device = device_for_enrollment_code(code)
+        late = db.session.get(Device, device.id)
+        assert complete_enrollment(device) is True
+        assert complete_enrollment(late) is False
+        assert device_for_enrollment_code(code) is None

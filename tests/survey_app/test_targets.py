@@ -14,7 +14,7 @@ from survey_app.targets.queries import achievement_for, facility_achievement, na
 
 HEADER = "facility_code,fiscal_year,indicator_key,indicator_name,kind,unit,direction,target,result,note\n"
 GOOD_ROW = "kawaguchi-employment-support-corner,2013,employments,就職者数,count,人,higher,100,120,\n"
-PASSWORD = "targets-admin-2012-secret"
+PASSWORD = "yearly-goals-2012-secret"
 CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 

@@ -226,6 +226,8 @@
   var overlay = document.getElementById("idle-overlay");
   var secondsLabel = document.getElementById("idle-seconds");
   var continueButton = document.getElementById("idle-continue");
+  var dialog = overlay.querySelector("[role=alertdialog]");
+  var focusBeforeOverlay = null;
   var idleTimer = null;
   var countdownTimer = null;
   var remaining = 0;
@@ -250,15 +252,18 @@
     if (overlay.hidden) { return; }
     overlay.hidden = true;
     form.removeAttribute("inert");
+    // Back where the respondent was: a half-typed comment goes on where it stopped.
+    if (focusBeforeOverlay && document.contains(focusBeforeOverlay)) { focusBeforeOverlay.focus(); }
+    focusBeforeOverlay = null;
   }
 
   function showOverlay() {
     if (submitting) { return; }
     remaining = Math.max(1, Math.round(countdownSeconds));
     secondsLabel.textContent = String(remaining);
+    focusBeforeOverlay = form.contains(document.activeElement) ? document.activeElement : null;
     overlay.hidden = false;
     form.setAttribute("inert", "");
-    continueButton.focus();
     countdownTimer = window.setInterval(function () {
       remaining -= 1;
       if (remaining <= 0) {
@@ -268,6 +273,8 @@
       }
       secondsLabel.textContent = String(remaining);
     }, 1000);
+    // The alertdialog is announced as the focus enters it (its title and countdown text).
+    continueButton.focus();
   }
 
   function restartIdleTimer() {
@@ -279,10 +286,23 @@
     }
   }
 
+  // While the dialog is open the form is inert, so only a tap beside the dialog or 続ける
+  // answers it. A comment box losing the focus to the dialog fires change (and input when an
+  // IME commits), which is no answer: taking it for one hid the dialog while the countdown
+  // ran on. A key on 続ける is answered by the click it makes, after the key is done.
+  function noteActivity(event) {
+    if (!overlay.hidden && (event.type === "input" || event.type === "change" ||
+                            dialog.contains(event.target))) { return; }
+    restartIdleTimer();
+  }
+
   ["pointerdown", "touchstart", "keydown", "input", "change"].forEach(function (type) {
-    document.addEventListener(type, restartIdleTimer, { passive: true, capture: true });
+    document.addEventListener(type, noteActivity, { passive: true, capture: true });
   });
   continueButton.addEventListener("click", restartIdleTimer);
+  dialog.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") { restartIdleTimer(); }
+  });
   restartIdleTimer();
 
   // ---- A new service worker (questionnaire or assets changed on the server) took over:
