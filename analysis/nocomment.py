@@ -36,10 +36,28 @@ NO_CONTENT_LEMMAS = frozenset(
         "言う", "点", "事", "様", "ノー", "コメント", "ナシ",
         # "nothing worth writing": 無, 特記事項なし, 記載なし, 特に申し上げることはありません
         "無", "特記", "事項", "記載", "特筆", "申し上げる", "申す", "書く", "伝える",
+        # thanks and contentment that name nothing: ありがとうございました, お世話になりました,
+        # 満足です, よかったです, 今のところ不満はないです, すみません
+        "有り難う", "有り難い", "御", "世話", "感謝", "満足", "不満", "良い", "現状", "何時", "本当",
+        "色々", "済む",
+    ]
+)
+# "Nothing to add" in the other languages visitors write in (after lower-casing, without marks).
+FOREIGN_NO_COMMENT = frozenset(
+    [
+        "nothinginparticular", "nothingspecial", "nocomment", "nocomments", "nothingtoadd", "notreally",
+        "nope", "thankyou", "thanks", "allgood", "fine", "ok",
+        "没有", "无", "沒有", "没有意见", "没什么", "没有了", "谢谢", "無意見",
+        "khôngcó", "không", "khôngcógì", "cảmơn",
+        "nada", "nadaadeclarar", "nadaadizer", "semcomentários", "semcomentarios", "nenhum", "obrigado", "obrigada",
+        "ninguno", "nadaquedecir", "gracias", "wala", "walapo", "salamat",
+        "없음", "없습니다", "특별히없음", "감사합니다",
     ]
 )
 # Only particles, auxiliaries and symbols may accompany the words above.
-_FUNCTION_POS = frozenset(["助詞", "助動詞", "補助記号", "記号", "空白", "接尾辞", "接頭辞"])
+_FUNCTION_POS = frozenset(["助詞", "助動詞", "補助記号", "記号", "空白", "接尾辞", "接頭辞", "感動詞"])
+_KATAKANA_ONLY = re.compile(r"[\u30a1-\u30f6]+")
+_KATAKANA_TO_HIRAGANA = {code: code - 0x60 for code in range(0x30A1, 0x30F7)}
 
 
 class _MarkTable(dict):
@@ -62,10 +80,14 @@ def _strip_marks(text):
 @functools.lru_cache(maxsize=65536)
 def _is_no_comment_normalized(text):
     core = _strip_marks(text).lower()
+    if core in FOREIGN_NO_COMMENT:
+        return True
     if core.isascii():
         return core in LATIN_NO_COMMENT or not core.strip("w")
     if len(core) > MAX_NO_COMMENT_LENGTH:
         return False
+    if _KATAKANA_ONLY.fullmatch(core):  # トクニナシ reads as 得に梨: read it as hiragana
+        core = core.translate(_KATAKANA_TO_HIRAGANA)
     for node in get_tagger()(core):
         fields = node.feature_raw.split(",")
         if fields[0] in _FUNCTION_POS:

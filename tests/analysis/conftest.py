@@ -7,6 +7,7 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEV_COMMENTS = REPO_ROOT.parent / "shared" / "data" / "dev_comments.csv"
+DEV_MULTILABEL = REPO_ROOT.parent / "shared" / "data" / "dev_multilabel.csv"
 
 
 @pytest.fixture(scope="session")
@@ -15,6 +16,14 @@ def dev_comments():
     if not DEV_COMMENTS.exists():
         pytest.skip(f"dev comments not found at {DEV_COMMENTS}")
     return pd.read_csv(DEV_COMMENTS)
+
+
+@pytest.fixture(scope="session")
+def dev_multilabel():
+    """The 480 multi-labelled dev comments (skips when ../shared is absent)."""
+    if not DEV_MULTILABEL.exists():
+        pytest.skip(f"multi-label dev comments not found at {DEV_MULTILABEL}")
+    return pd.read_csv(DEV_MULTILABEL, keep_default_na=False)
 
 
 @pytest.fixture(scope="session")
