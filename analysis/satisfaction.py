@@ -31,6 +31,7 @@ __all__ = [
     "satisfaction_by_mention",
     "satisfaction_by_theme",
     "theme_shares",
+    "voice_counts",
     "wilson_interval",
 ]
 
@@ -579,3 +580,35 @@ def satisfaction_by_mention(mentions, totals, min_n=MIN_N, confidence=0.95):
     out["other_low"] = other_rates["satisfaction_low"]
     out["other_high"] = other_rates["satisfaction_high"]
     return out[columns]
+
+
+def voice_counts(mentions):
+    """Respondents who praise each theme and who ask or complain about it.
+
+    Parameters
+    ----------
+    mentions : pandas.DataFrame
+        :func:`analysis.store.read_mentions`: ``response_id``, ``theme_id``, ``theme_label``,
+        ``polarity`` ("praise" or "request").
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``theme_id``, ``theme_label``, ``praise``, ``request`` (distinct respondents) and
+        ``total``, most-mentioned first; empty (same columns) when there are no mentions.
+    """
+    columns = ["theme_id", "theme_label", "praise", "request", "total"]
+    if mentions.empty:
+        return pd.DataFrame({c: pd.Series(dtype="int64" if c in columns[2:] else object)
+                             for c in columns})
+    distinct = mentions.drop_duplicates(["response_id", "theme_id", "polarity"])
+    out = (distinct.assign(theme_label=distinct["theme_label"].fillna(distinct["theme_id"]))
+           .groupby(["theme_id", "theme_label"])["polarity"].value_counts()
+           .unstack("polarity", fill_value=0)
+           .reindex(columns=["praise", "request"], fill_value=0)
+           .reset_index())
+    out.columns.name = None
+    out["praise"] = out["praise"].astype("int64")
+    out["request"] = out["request"].astype("int64")
+    out["total"] = out["praise"] + out["request"]
+    return out.sort_values(["total", "theme_id"], ascending=[False, True]).reset_index(drop=True)[columns]

@@ -234,3 +234,17 @@ def test_satisfaction_by_mention_compares_with_everyone_else():
     low, high = wilson_interval(76, 80)
     assert (waiting["other_low"], waiting["other_high"]) == pytest.approx((low, high))
     assert math.isnan(table.loc["T01", "satisfaction_rate"])  # 5 answers: under MIN_N
+
+
+def test_voice_counts_counts_praise_and_requests_per_theme():
+    from analysis.satisfaction import voice_counts
+
+    mentions = pd.DataFrame({
+        "response_id": [1, 1, 2, 3, 4],
+        "theme_id": ["T01", "T07", "T07", "T07", "T01"],
+        "theme_label": ["親切", "待ち時間", "待ち時間", "待ち時間", "親切"],
+        "polarity": ["praise", "request", "request", "praise", "praise"],
+    })
+    table = voice_counts(mentions)
+    assert table.values.tolist() == [["T07", "待ち時間", 1, 2, 3], ["T01", "親切", 2, 0, 2]]
+    assert list(voice_counts(mentions.iloc[0:0]).columns) == list(table.columns)
