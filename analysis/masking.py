@@ -278,3 +278,29 @@ def masked_for_search(text: str | None) -> str | None:
     if not text:
         return None
     return search_form(mask_personal_data(text))
+
+
+QUOTE_MAX_LENGTH = 120
+
+
+def masked_span(text: str | None, start: int, end: int) -> str:
+    """Return the part of a comment that carries a theme mention, masked, for quoting.
+
+    Mention spans are offsets into ``analysis.text.normalize`` of the masked comment (the text
+    the theme pipeline reads), so the comment is masked and normalised first, then cut; the cut
+    is masked again so that nothing a mask covered can show. `text` may be the comment as
+    written or its stored masked form (``responses.comment_masked``): both give that text.
+    An empty or out-of-range span quotes the whole comment; long quotes end with "…".
+
+    Examples
+    --------
+    >>> masked_span("親切でした。電話は090-1234-5678です", 6, 17)
+    '電話は[電話番号]です'
+    """
+    from .text import normalize  # the one normalisation the pipeline's offsets refer to
+
+    read = normalize(mask_personal_data(text))
+    start, end = max(int(start), 0), min(int(end), len(read))
+    quote = read[start:end] if start < end else read
+    quote = mask_personal_data(quote).strip(" 、。,.")
+    return quote if len(quote) <= QUOTE_MAX_LENGTH else quote[:QUOTE_MAX_LENGTH - 1] + "…"

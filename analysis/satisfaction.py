@@ -28,8 +28,10 @@ __all__ = [
     "national_summary_table",
     "rates_from_counts",
     "satisfaction_by",
+    "satisfaction_by_mention",
     "satisfaction_by_theme",
     "theme_shares",
+    "voice_counts",
     "wilson_interval",
 ]
 
@@ -527,3 +529,86 @@ def satisfaction_by_theme(responses, assignments, min_n=MIN_N, confidence=0.95):
     for column in ("n", "satisfied", "n_other", "satisfied_other"):
         out[column] = out[column].astype("int64")
     return out[columns]
+
+
+def satisfaction_by_mention(mentions, totals, min_n=MIN_N, confidence=0.95):
+    """Satisfaction of the people who mention each theme next to everyone else's.
+
+    For theme *t*, the comparison group is every other answer of the same population (with
+    or without a comment): "do the people who bring up waiting rate lower than the rest?".
+    Both rates come with Wilson intervals (:func:`rates_from_counts`).
+
+    Parameters
+    ----------
+    mentions : pandas.DataFrame
+        :func:`analysis.store.mention_counts` grouped by ``theme_id`` alone: ``theme_id``
+        and the count columns of the people who mention it.
+    totals : pandas.DataFrame
+        The count columns of everyone (e.g. :func:`analysis.store.aggregate_counts` of the
+        same facilities and years); summed when it has several rows.
+    min_n : int, default MIN_N
+        A group with fewer answers shows no rate.
+    confidence : float, default 0.95
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per theme, sorted by theme_id: ``theme_id``, ``n``, ``satisfied``,
+        ``satisfaction_rate``, ``satisfaction_low``, ``satisfaction_high``, ``n_other``,
+        ``satisfied_other``, ``other_rate``, ``other_low``, ``other_high`` (NaN below
+        `min_n`).
+    """
+    columns = ["theme_id", "n", "satisfied", "satisfaction_rate", "satisfaction_low",
+               "satisfaction_high", "n_other", "satisfied_other", "other_rate", "other_low",
+               "other_high"]
+    if mentions.empty:
+        return pd.DataFrame(columns=columns)
+    if mentions["theme_id"].duplicated().any():
+        raise ValueError("mentions must hold one row per theme_id (group by theme_id alone)")
+    whole = totals[list(COUNT_COLUMNS)].sum()
+    own = mentions[["theme_id", *COUNT_COLUMNS]].sort_values("theme_id").reset_index(drop=True)
+    other = own[["theme_id"]].copy()
+    for column in COUNT_COLUMNS:
+        other[column] = (int(whole[column]) - own[column]).clip(lower=0).astype("int64")
+    own_rates = rates_from_counts(own, min_n=min_n, confidence=confidence)
+    other_rates = rates_from_counts(other, min_n=min_n, confidence=confidence)
+    out = own_rates[["theme_id", "n", "satisfied", "satisfaction_rate", "satisfaction_low",
+                     "satisfaction_high"]].copy()
+    out["n_other"] = other["n"]
+    out["satisfied_other"] = other["satisfied"]
+    out["other_rate"] = other_rates["satisfaction_rate"]
+    out["other_low"] = other_rates["satisfaction_low"]
+    out["other_high"] = other_rates["satisfaction_high"]
+    return out[columns]
+
+
+def voice_counts(mentions):
+    """Respondents who praise each theme and who ask or complain about it.
+
+    Parameters
+    ----------
+    mentions : pandas.DataFrame
+        :func:`analysis.store.read_mentions`: ``response_id``, ``theme_id``, ``theme_label``,
+        ``polarity`` ("praise" or "request").
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``theme_id``, ``theme_label``, ``praise``, ``request`` (distinct respondents) and
+        ``total``, most-mentioned first; empty (same columns) when there are no mentions.
+    """
+    columns = ["theme_id", "theme_label", "praise", "request", "total"]
+    if mentions.empty:
+        return pd.DataFrame({c: pd.Series(dtype="int64" if c in columns[2:] else object)
+                             for c in columns})
+    distinct = mentions.drop_duplicates(["response_id", "theme_id", "polarity"])
+    out = (distinct.assign(theme_label=distinct["theme_label"].fillna(distinct["theme_id"]))
+           .groupby(["theme_id", "theme_label"])["polarity"].value_counts()
+           .unstack("polarity", fill_value=0)
+           .reindex(columns=["praise", "request"], fill_value=0)
+           .reset_index())
+    out.columns.name = None
+    out["praise"] = out["praise"].astype("int64")
+    out["request"] = out["request"].astype("int64")
+    out["total"] = out["praise"] + out["request"]
+    return out.sort_values(["total", "theme_id"], ascending=[False, True]).reset_index(drop=True)[columns]

@@ -29,12 +29,15 @@ __all__ = [
     "fail_run",
     "get_engine",
     "latest_run",
+    "mention_counts",
+    "read_mentions",
     "read_responses",
     "read_runs",
     "read_theme_assignments",
     "read_themes",
     "save_run",
     "start_run",
+    "unclassified_counts",
 ]
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -94,7 +97,24 @@ response_themes = sa.table(
     sa.column("score", sa.Float),
     sa.column("source", sa.String),
 )
+theme_mentions = sa.table(
+    "theme_mentions",
+    sa.column("run_id", sa.Integer),
+    sa.column("response_id", sa.Integer),
+    sa.column("theme_code", sa.String),
+    sa.column("polarity", sa.String),
+    sa.column("score", sa.Float),
+    sa.column("span_start", sa.Integer),
+    sa.column("span_end", sa.Integer),
+    sa.column("rank", sa.Integer),
+)
 REQUIRED_TABLES = ("facilities", "responses", "analysis_runs", "themes", "response_themes")
+MENTION_TABLES = (*REQUIRED_TABLES, "theme_mentions")
+POLARITIES = ("praise", "request")
+MENTION_COLUMNS = ("response_id", "facility_code", "fiscal_year", "month", "theme_id",
+                   "theme_label", "polarity", "score", "span_start", "span_end", "rank",
+                   "satisfaction")
+MENTION_KEYS = ("facility_code", "fiscal_year", "month", "theme_id", "polarity")
 
 RESPONSE_COLUMNS = ("response_id", "facility_code", "submitted_at", "fiscal_year", "satisfaction",
                     "establishment", "respondent_group", "services", "comment", "facility_name",
@@ -482,13 +502,64 @@ def _assignment_rows(run_id: int, assignments: pd.DataFrame) -> list[dict]:
     ]
 
 
-def _theme_rows(run_id: int, themes: pd.DataFrame | None, assignment_rows: list[dict]) -> list[dict]:
+def _mention_rows(run_id: int, mentions: pd.DataFrame, assignment_rows: list[dict]) -> list[dict]:
+    """Rows of ``theme_mentions``: `row` is a position in the assignments (the responses the
+    run read, in order), so it names the response without matching texts."""
+    needed = ("row", "theme_id", "polarity", "span_start", "span_end")
+    missing = [c for c in needed if c not in mentions.columns]
+    if missing:
+        raise ValueError(f"mentions lack column(s): {', '.join(missing)}")
+    if mentions.empty:
+        return []
+    positions = pd.to_numeric(mentions["row"], errors="coerce")
+    bad = positions.isna() | (positions < 0) | (positions >= len(assignment_rows))
+    if bad.any():
+        raise ValueError(f"mentions name row(s) outside the {len(assignment_rows)} responses, "
+                         f"e.g. {mentions.loc[bad, 'row'].iloc[0]!r}")
+    codes = [_none_if_missing(value) for value in mentions["theme_id"]]
+    if any(code is None for code in codes):
+        raise ValueError("mentions hold a row without theme_id")
+    polarities = [str(value) for value in mentions["polarity"]]
+    unknown = sorted(set(polarities) - set(POLARITIES))
+    if unknown:
+        raise ValueError(f"unknown polarity {unknown[0]!r}; expected one of {list(POLARITIES)}")
+    starts = pd.to_numeric(mentions["span_start"], errors="coerce")
+    ends = pd.to_numeric(mentions["span_end"], errors="coerce")
+    if (starts.isna() | ends.isna() | (starts < 0) | (ends < starts)).any():
+        raise ValueError("mentions hold a span that is not 0 <= span_start <= span_end")
+    scores = (pd.to_numeric(mentions["score"], errors="coerce") if "score" in mentions.columns
+              else pd.Series(np.nan, index=mentions.index))
+    ranks = (pd.to_numeric(mentions["rank"], errors="coerce") if "rank" in mentions.columns
+             else mentions.groupby(positions).cumcount())
+    rows, seen = [], set()
+    for position, code, polarity, score, start, end, rank in zip(
+            positions.astype(int), codes, polarities, scores, starts, ends, ranks):
+        response_id = assignment_rows[position]["response_id"]
+        key = (response_id, str(code))
+        if key in seen:
+            raise ValueError(f"mentions hold theme {code} twice for row {position}; "
+                             "one mention per comment and theme")
+        seen.add(key)
+        rows.append({"run_id": run_id, "response_id": response_id, "theme_code": str(code),
+                     "polarity": polarity, "score": None if pd.isna(score) else float(score),
+                     "span_start": int(start), "span_end": int(end),
+                     "rank": 0 if pd.isna(rank) else int(rank)})
+    return rows
+
+
+def _theme_rows(run_id: int, themes: pd.DataFrame | None, assignment_rows: list[dict],
+                mention_rows: list[dict] = ()) -> list[dict]:
     sizes: dict[str, int] = {}
     sources: dict[str, str] = {}
     for row in assignment_rows:
         if row["theme_code"] is not None:
             sizes[row["theme_code"]] = sizes.get(row["theme_code"], 0) + 1
             sources.setdefault(row["theme_code"], row["source"])
+    # A theme met only as a second point of some comments is a theme of the run too.
+    for row in mention_rows:
+        sizes.setdefault(row["theme_code"], 0)
+        sources.setdefault(row["theme_code"],
+                           "catalog" if row["theme_code"].startswith("T") else "discovery")
     records = [] if themes is None else themes.to_dict("records")
     rows, seen = [], set()
     for record in records:
@@ -523,11 +594,11 @@ def _chunks(rows: list, size: int):
 
 
 def save_run(engine, assignments, themes, parameters=None, versions=None, catalog_version=None,
-             run_id=None, progress=None):
+             run_id=None, progress=None, *, mentions=None):
     """Store the themes of every response as a new, complete run.
 
-    Writes ``themes`` and ``response_themes`` in bulk and marks the run ``complete`` in one
-    transaction, then (same transaction) deletes the ``themes``/``response_themes`` of every
+    Writes ``themes``, ``response_themes`` and ``theme_mentions`` in bulk and marks the run
+    ``complete`` in one transaction, then (same transaction) deletes those rows of every
     other run, so each response has exactly one current theme row; the ``analysis_runs`` rows
     stay as history. On failure the run is marked ``failed`` and the error re-raised.
 
@@ -547,6 +618,13 @@ def save_run(engine, assignments, themes, parameters=None, versions=None, catalo
         A run created earlier with :func:`start_run`; a new one is created when omitted.
     progress : callable, optional
         Called with the number of response rows written after each chunk (e.g. tqdm.update).
+    mentions : pandas.DataFrame, optional
+        Every point each comment makes (``assign_themes``' third frame): ``row`` (position in
+        `assignments`, whose ``response_id`` it takes), ``theme_id``, ``polarity``
+        ("praise" or "request"), ``score``, ``span_start``, ``span_end`` (offsets into
+        ``analysis.text.normalize`` of the masked comment the pipeline read) and ``rank``
+        (0 = main point). At most one row per comment and theme. Omitted: the run stores
+        no mentions, and the reports say so.
 
     Returns
     -------
@@ -558,7 +636,8 @@ def save_run(engine, assignments, themes, parameters=None, versions=None, catalo
         run_id = start_run(engine, parameters, versions, catalog_version)
     try:
         assignment_rows = _assignment_rows(run_id, assignments)
-        theme_rows = _theme_rows(run_id, themes, assignment_rows)
+        mention_rows = [] if mentions is None else _mention_rows(run_id, mentions, assignment_rows)
+        theme_rows = _theme_rows(run_id, themes, assignment_rows, mention_rows)
         n_comments = sum(1 for row in assignment_rows if row["source"] != "no_comment")
         values = {"status": "complete", "finished_at": _utcnow(),
                   "n_responses": len(assignment_rows), "n_comments": n_comments,
@@ -576,8 +655,11 @@ def save_run(engine, assignments, themes, parameters=None, versions=None, catalo
                 connection.execute(response_themes.insert(), chunk)
                 if progress is not None:
                     progress(len(chunk))
+            for chunk in _chunks(mention_rows, INSERT_CHUNK_SIZE):
+                connection.execute(theme_mentions.insert(), chunk)
             connection.execute(
                 analysis_runs.update().where(analysis_runs.c.id == run_id).values(**values))
+            connection.execute(theme_mentions.delete().where(theme_mentions.c.run_id != run_id))
             connection.execute(
                 response_themes.delete().where(response_themes.c.run_id != run_id))
             connection.execute(themes_table.delete().where(themes_table.c.run_id != run_id))
@@ -587,7 +669,7 @@ def save_run(engine, assignments, themes, parameters=None, versions=None, catalo
         except SQLAlchemyError:
             pass
         if isinstance(error, DBAPIError):
-            raise _wrap_error(engine, error, REQUIRED_TABLES) from error
+            raise _wrap_error(engine, error, MENTION_TABLES) from error
         raise
     return run_id
 
@@ -711,3 +793,193 @@ def read_themes(engine, run_id=None):
     for column in ("words", "representative_response_ids"):
         frame[column] = frame[column].map(lambda v: list(v) if isinstance(v, list) else [])
     return frame[list(THEME_COLUMNS)]
+
+
+# --- theme mentions ----------------------------------------------------------------------
+
+
+def _empty_frame(columns) -> pd.DataFrame:
+    return pd.DataFrame({column: pd.Series(dtype=object) for column in columns})
+
+
+def _facility_filter(statement, facility_column, facility_codes):
+    facility_codes = _as_list(facility_codes)
+    if facility_codes is None:
+        return statement
+    f = facilities.c
+    return statement.where(facility_column.in_(sa.select(f.id).where(f.code.in_(facility_codes))))
+
+
+def read_mentions(engine, run_id=None, fiscal_years=None, facility_codes=None):
+    """Return every theme mention of a run (the latest complete run by default), tidy.
+
+    Parameters
+    ----------
+    engine : Engine or str
+    run_id : int, optional
+    fiscal_years : int or iterable of int, optional
+    facility_codes : str or iterable of str, optional
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per mention, ordered by response and rank: ``response_id``,
+        ``facility_code``, ``fiscal_year``, ``month`` ("YYYY-MM", Asia/Tokyo), ``theme_id``,
+        ``theme_label``, ``polarity`` ("praise"/"request"), ``score``, ``span_start``,
+        ``span_end`` (offsets into ``analysis.text.normalize`` of the masked comment; see
+        :func:`analysis.masking.masked_span`), ``rank`` (0 = main point) and the answer's
+        ``satisfaction`` (1–4). Empty when there is no run or the run stored no mentions.
+    """
+    engine = get_engine(engine)
+    run_id = _resolve_run_id(engine, run_id)
+    if run_id is None:
+        return _empty_frame(MENTION_COLUMNS)
+    tm, r, f, t = theme_mentions.c, responses.c, facilities.c, themes_table.c
+    statement = (
+        sa.select(tm.response_id, f.code.label("facility_code"), r.fiscal_year, r.submitted_at,
+                  tm.theme_code.label("theme_id"), t.label.label("theme_label"), tm.polarity,
+                  tm.score, tm.span_start, tm.span_end, tm.rank, r.satisfaction)
+        .select_from(
+            theme_mentions
+            .join(responses, r.id == tm.response_id)
+            .join(facilities, f.id == r.facility_id)
+            .outerjoin(themes_table, sa.and_(t.run_id == tm.run_id, t.code == tm.theme_code)))
+        .where(tm.run_id == run_id)
+        .order_by(tm.response_id, tm.rank, tm.theme_code)
+    )
+    fiscal_years = _as_list(fiscal_years)
+    if fiscal_years is not None:
+        statement = statement.where(r.fiscal_year.in_([int(y) for y in fiscal_years]))
+    statement = _facility_filter(statement, r.facility_id, facility_codes)
+    keys, rows = _run_query(engine, statement, MENTION_TABLES)
+    if not rows:
+        return _empty_frame(MENTION_COLUMNS)
+    frame = pd.DataFrame(rows, columns=keys)
+    frame["submitted_at"] = pd.to_datetime(frame["submitted_at"])
+    frame = add_period_columns(frame)
+    frame["score"] = pd.to_numeric(frame["score"]).astype(float)
+    for column in ("response_id", "fiscal_year", "span_start", "span_end", "rank",
+                   "satisfaction"):
+        frame[column] = pd.to_numeric(frame[column]).astype("int64")
+    for column in ("facility_code", "theme_id", "theme_label", "polarity"):
+        frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+    return frame[list(MENTION_COLUMNS)]
+
+
+def mention_counts(engine, run_id=None, by=("theme_id", "polarity"), fiscal_years=None,
+                   facility_codes=None):
+    """Count the respondents who mention each theme, and their answers (one GROUP BY query).
+
+    Parameters
+    ----------
+    engine : Engine or str
+    run_id : int, optional
+        The latest complete run by default.
+    by : sequence of str, default ("theme_id", "polarity")
+        ``theme_id`` and any of ``facility_code``, ``fiscal_year``, ``month`` (Tokyo) and
+        ``polarity``. A comment mentions a theme at most once, so every count is of people.
+    fiscal_years, facility_codes : optional
+        As in :func:`aggregate_counts`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The `by` columns, ``respondents`` and the count columns of :func:`aggregate_counts`
+        (``n``, ``satisfied``, ``n_establishment``, ``establishment_approved``) of those
+        respondents, ready for :func:`analysis.satisfaction.rates_from_counts`.
+    """
+    engine = get_engine(engine)
+    by = [by] if isinstance(by, str) else list(by)
+    unknown = [key for key in by if key not in MENTION_KEYS]
+    if unknown or "theme_id" not in by:
+        raise ValueError(f"mention counts group by theme_id and any of {list(MENTION_KEYS)}, "
+                         f"not {by}")
+    columns = [*by, "respondents", *COUNT_COLUMNS]
+    run_id = _resolve_run_id(engine, run_id)
+    if run_id is None:
+        return _empty_frame(columns)
+    tm, r, f = theme_mentions.c, responses.c, facilities.c
+    keys = {"facility_code": f.code, "fiscal_year": r.fiscal_year, "theme_id": tm.theme_code,
+            "polarity": tm.polarity}
+    if "month" in by:
+        keys["month"] = _month_expression(engine, r.submitted_at)
+    labelled = [keys[key].label(key) for key in by]
+    source = theme_mentions.join(responses, r.id == tm.response_id)
+    if "facility_code" in by:
+        source = source.join(facilities, f.id == r.facility_id)
+    statement = (
+        sa.select(*labelled, sa.func.count().label("respondents"),
+                  sa.func.count(r.satisfaction).label("n"),
+                  _top2_count(r.satisfaction).label("satisfied"),
+                  sa.func.count(r.establishment).label("n_establishment"),
+                  _top2_count(r.establishment).label("establishment_approved"))
+        .select_from(source)
+        .where(tm.run_id == run_id)
+        .group_by(*[keys[key] for key in by])
+    )
+    fiscal_years = _as_list(fiscal_years)
+    if fiscal_years is not None:
+        statement = statement.where(r.fiscal_year.in_([int(y) for y in fiscal_years]))
+    statement = _facility_filter(statement, r.facility_id, facility_codes)
+    names, rows = _run_query(engine, statement, MENTION_TABLES)
+    counts = pd.DataFrame(rows, columns=names)
+    if counts.empty:
+        return _empty_frame(columns)
+    counts["respondents"] = pd.to_numeric(counts["respondents"]).astype("int64")
+    # The group keys are unique, so sorting the frame with its respondents column first gives
+    # the same order _counts_dtypes gives the others.
+    counts = counts.sort_values(by).reset_index(drop=True)
+    respondents = counts["respondents"]
+    return _counts_dtypes(counts, by).assign(respondents=respondents)[columns]
+
+
+def unclassified_counts(engine, run_id=None, by=("facility_code",), fiscal_years=None,
+                        facility_codes=None):
+    """Count the comments with content that a run placed in no theme (「未分類」).
+
+    Parameters
+    ----------
+    engine : Engine or str
+    run_id : int, optional
+        The latest complete run by default.
+    by : sequence of str, default ("facility_code",)
+        Any of ``facility_code`` and ``fiscal_year``; empty for one total.
+    fiscal_years, facility_codes : optional
+
+    Returns
+    -------
+    pandas.DataFrame
+        The `by` columns and ``unclassified``: responses whose theme row has no theme and is
+        not a no-comment answer (source "unclassified", or "unassigned" in older runs).
+    """
+    engine = get_engine(engine)
+    by = [by] if isinstance(by, str) else list(by or ())
+    unknown = [key for key in by if key not in ("facility_code", "fiscal_year")]
+    if unknown:
+        raise ValueError(f"cannot group unclassified comments by {unknown}")
+    columns = [*by, "unclassified"]
+    run_id = _resolve_run_id(engine, run_id)
+    if run_id is None:
+        return pd.DataFrame({column: pd.Series(dtype="int64") for column in columns})
+    rt, r, f = response_themes.c, responses.c, facilities.c
+    keys = {"facility_code": f.code, "fiscal_year": r.fiscal_year}
+    source = response_themes.join(responses, r.id == rt.response_id)
+    if "facility_code" in by:
+        source = source.join(facilities, f.id == r.facility_id)
+    statement = (
+        sa.select(*[keys[key].label(key) for key in by], sa.func.count().label("unclassified"))
+        .select_from(source)
+        .where(rt.run_id == run_id, rt.theme_code.is_(None), rt.source != "no_comment")
+    )
+    if by:
+        statement = statement.group_by(*[keys[key] for key in by])
+    fiscal_years = _as_list(fiscal_years)
+    if fiscal_years is not None:
+        statement = statement.where(r.fiscal_year.in_([int(y) for y in fiscal_years]))
+    statement = _facility_filter(statement, r.facility_id, facility_codes)
+    names, rows = _run_query(engine, statement, REQUIRED_TABLES)
+    counts = pd.DataFrame(rows, columns=names)
+    counts["unclassified"] = pd.to_numeric(counts["unclassified"]).fillna(0).astype("int64")
+    if by:
+        counts = counts.sort_values(by).reset_index(drop=True)
+    return counts[columns]

@@ -57,7 +57,7 @@ from IPython.display import Markdown, display
 from analysis import JapaneseTokenizer, ThemeCatalog, assign_themes, is_no_comment
 from analysis import cooccurrence, plotting, store
 from analysis.masking import mask_personal_data
-from analysis.satisfaction import satisfaction_by_theme, theme_shares
+from analysis.satisfaction import satisfaction_by_theme, theme_shares, voice_counts
 from survey_app.questionnaire import RESPONDENT_GROUP
 
 here = Path.cwd()
@@ -230,6 +230,19 @@ else:
           f"catalog {run['catalog_version']}: {run['n_themes']} themes over {run['n_comments']} comments")
     stored = store.read_themes(engine, run_id=run["id"])[["theme_id", "label", "source", "size"]]
 stored
+
+# %% [markdown]
+# ## 評価する声と充実を求める意見 (praise and requests per theme)
+#
+# The stored run's theme mentions: per theme, how many respondents praise it and how many ask
+# or complain (a comment may make several points). Runs stored before mentions existed have
+# none: rerun `survey-analysis run`.
+
+# %%
+mentions = store.read_mentions(engine, fiscal_years=fiscal_year, facility_codes=facility_codes)
+if mentions.empty:
+    print("the stored run holds no theme mentions (praise / request) yet")
+voice_counts(mentions)
 
 # %% [markdown]
 # ## カタログの編集と保存 (edit and save the catalog)

@@ -151,6 +151,31 @@ class ResponseTheme(db.Model):
     source: Mapped[str] = mapped_column(String(20))  # catalog|discovery|no_comment
 
 
+class ThemeMention(db.Model):
+    """One point a response's comment makes in a run: a theme, praise or request, and where.
+
+    A comment can make several (「親切だけど駐車場が狭い」); no-comment and unclassified
+    comments make none. The span is character offsets into `analysis.text.normalize` of the
+    masked comment, the text the pipeline read.
+    """
+
+    __tablename__ = "theme_mentions"
+    __table_args__ = (
+        # The reports read one run's mentions per facility and year through responses.
+        Index("ix_theme_mentions_run_theme_polarity", "run_id", "theme_code", "polarity"),
+        Index("ix_theme_mentions_response", "response_id"),
+    )
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("analysis_runs.id", ondelete="CASCADE"), primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"), primary_key=True)
+    theme_code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    polarity: Mapped[str] = mapped_column(String(10))  # praise|request
+    score: Mapped[float | None]
+    span_start: Mapped[int]
+    span_end: Mapped[int]
+    rank: Mapped[int] = mapped_column(default=0)  # 0 = the comment's main point
+
+
 user_facilities = Table(
     "user_facilities",
     db.metadata,

@@ -281,6 +281,28 @@ def share_sparkline(months: Sequence[dict], *, name: str, width: int = 132, heig
     return _svg(width, height, f"「{name}」の月別の割合", desc, body, "chart--spark")
 
 
+PRAISE_COLOUR = ACCENT
+REQUEST_COLOUR = "#b45f06"
+
+
+def voice_sparkline(months: Sequence[dict], *, name: str, width: int = 156, height: int = 30) -> Markup:
+    """Monthly respondents who praise (blue, left bar) and who ask (orange, right bar) a theme."""
+    count = max(len(months), 1)
+    slot = width / count
+    top = max([max(m["praise"], m["request"]) for m in months] + [1])
+    body = [f'<line x1="0" y1="{height - 0.5}" x2="{width}" y2="{height - 0.5}" stroke="{GRID}" stroke-width="1"/>']
+    for index, month in enumerate(months):
+        for offset, key, colour in ((0.12, "praise", PRAISE_COLOUR), (0.5, "request", REQUEST_COLOUR)):
+            bar = (height - 3) * month[key] / top
+            if bar > 0:
+                body.append(f'<rect x="{_num(slot * index + slot * offset)}" y="{_num(height - 1 - bar)}" '
+                            f'width="{_num(slot * 0.38)}" height="{_num(bar)}" fill="{colour}"/>')
+    desc = "月ごとの人数。青は評価する声、橙は充実を求める意見。" + "、".join(
+        f"{month_label(m['month'])} 評価{m['praise']}人・要望{m['request']}人"
+        for m in months if m["praise"] or m["request"])
+    return _svg(width, height, f"「{name}」の声の月別推移", desc, body, "chart--spark")
+
+
 # ---------------------------------------------------------------------------- distributions
 
 def distribution_bars(satisfaction: dict, establishment: dict, *, width: int = 720) -> Markup:

@@ -22,7 +22,7 @@ from ..models import OPERATOR_KINDS
 from ..questionnaire import ESTABLISHMENT, RESPONDENT_GROUP, SATISFACTION, SERVICES
 from ..targets.queries import achievement_for
 from ..timeutil import fiscal_year_label, to_tokyo, utcnow
-from . import queries
+from . import queries, voices
 from .achievement import met_mark
 
 
@@ -39,7 +39,10 @@ OVERVIEW_HEADERS = (
     "満足度90%以上", "「できてよかった」回答数", "できてよかった（そう思う＋まあそう思う）",
     "「できてよかった」の割合（%）", "同 下限（%）", "同 上限（%）", "「できてよかった」90%以上", "主なテーマ",
     "年度目標の達成状況", "達成した指標数", "判定した指標数",
+    "評価する声の多いテーマ", "充実を求める意見の多いテーマ", "未分類のご意見（件）",
 )
+VOICE_HEADERS = ("施設コード", "施設名", "テーマコード", "テーマ", "評価する声（人）",
+                 "充実を求める意見（人）", "件数（未分類）")
 TARGET_HEADERS = ("施設コード", "施設名", "年度", "指標", "単位", "目標", "実績", "達成", "施設の達成状況", "備考")
 RESPONSE_HEADERS = (
     "回答ID", "施設コード", "施設名", "回答日時（日本時間）", "年度", "満足度（1〜4）", "満足度",
@@ -78,9 +81,11 @@ def _attachment(filename: str) -> dict:
 def overview_rows(data: queries.Overview):
     """One list of cell values per facility, in OVERVIEW_HEADERS order."""
     by_facility = data.achievement.by_facility if data.achievement else {}
+    voice_counts = voices.by_facility(data.run, [row.facility for row in data.rows], data.fiscal_year)
     for row in data.rows:
         f, figures = row.facility, row.figures
         goal = by_facility.get(f.id)
+        heard = voice_counts.get(f.code)
         yield [
             f.code, f.name, f.prefecture, f.municipality, OPERATOR_KINDS.get(f.operator_kind, f.operator_kind),
             fiscal_year_label(data.fiscal_year), figures["n"], figures["satisfied"],
@@ -94,7 +99,17 @@ def overview_rows(data: queries.Overview):
             "、".join(theme["label"] for theme in row.themes),
             goal["status_label"] if goal else "", goal["n_met"] if goal and goal["status"] else "",
             goal["n_indicators"] if goal and goal["status"] else "",
+            _top_voices(heard, "praise"), _top_voices(heard, "request"),
+            heard["unclassified"] if heard else "",
         ]
+
+
+def _top_voices(heard: dict | None, polarity: str) -> str:
+    """「待ち時間（17人）、…」: the facility's most-mentioned themes of one polarity."""
+    if not heard:
+        return ""
+    return "、".join(f"{theme['label']}（{theme['count']:,}人）"
+                    for theme in heard[polarity][:voices.TOP_VOICE_THEMES])
 
 
 def overview_csv_response(data: queries.Overview) -> Response:
@@ -191,7 +206,7 @@ def overview_workbook(data: queries.Overview) -> Workbook:
     _write_table(summary, OVERVIEW_HEADERS, overview_rows(data), start_row=5,
                  widths=[30, 34, 10, 14, 10, 22, 9, 12, 10, 12, 12, 10, 12, 12, 12, 10, 10, 10, 40, 14, 10, 10])
 
-    used = {"概要", "テーマ", "年度目標"}
+    used = {"概要", "テーマ", "利用者の声", "年度目標"}
     month_headers = ("月", "回答数", "満足（満足＋まあ満足）", "満足度（%）", "下限（%）", "上限（%）",
                      "「できてよかった」回答数", "できてよかった", "「できてよかった」の割合（%）")
     for row in data.rows:
@@ -229,8 +244,50 @@ def overview_workbook(data: queries.Overview) -> Workbook:
         _cell(themes, 1, 1, "テーマ分析の結果はまだありません（survey-analysis run を実行してください）。")
     _write_table(themes, ("施設コード", "施設名", "テーマコード", "テーマ", "件数", "意見に占める割合（%）"),
                  theme_rows, start_row=3 if not data.run else 1, widths=[30, 34, 12, 36, 8, 12])
+    _write_voices_sheet(workbook.create_sheet("利用者の声"), data)
     _write_targets_sheet(workbook.create_sheet("年度目標"), data)
     return workbook
+
+
+def _write_voices_sheet(sheet, data: queries.Overview) -> None:
+    """Per facility and theme: respondents who praise and who ask, in the year and each month."""
+    facilities = [row.facility for row in data.rows]
+    if not data.run:
+        _cell(sheet, 1, 1, "テーマ分析の結果はまだありません（survey-analysis run を実行してください）。")
+        return
+    heard = voices.by_facility(data.run, facilities, data.fiscal_year)
+    if not voices.run_has_mentions(data.run["id"]):
+        _cell(sheet, 1, 1, "この分析には「評価する声」と「充実を求める意見」の区別が記録されていません。"
+                           "テーマ分析をもう一度実行すると出力されます。")
+        start_row = 3
+    else:
+        start_row = 1
+    months = queries.fiscal_year_months(data.fiscal_year)
+    monthly: dict[tuple, int] = {}
+    for row in voices.monthly_rows(data.run, facilities, data.fiscal_year).itertuples(index=False):
+        monthly[(row.facility_code, row.theme_id, row.month, row.polarity)] = int(row.respondents)
+    headers = list(VOICE_HEADERS)
+    for month in months:
+        for polarity, label in voices.POLARITY_LABELS.items():
+            headers.append(f"{month[:4]}年{int(month[5:7])}月 {label}")
+    rows = []
+    for facility in facilities:
+        counts = heard.get(facility.code) or {"praise": [], "request": [], "unclassified": 0}
+        themes: dict[str, dict] = {}
+        for polarity in voices.POLARITY_LABELS:
+            for theme in counts[polarity]:
+                entry = themes.setdefault(theme["code"], {"label": theme["label"], "praise": 0, "request": 0})
+                entry[polarity] = theme["count"]
+        for code, entry in sorted(themes.items(), key=lambda item: (-(item[1]["praise"] + item[1]["request"]),
+                                                                     item[0])):
+            values = [facility.code, facility.name, code, entry["label"], entry["praise"], entry["request"], None]
+            for month in months:
+                values.extend(monthly.get((facility.code, code, month, polarity), 0)
+                              for polarity in voices.POLARITY_LABELS)
+            rows.append(values)
+        if counts["unclassified"]:
+            rows.append([facility.code, facility.name, "", "未分類", None, None, counts["unclassified"]])
+    _write_table(sheet, headers, rows, start_row=start_row, widths=[30, 34, 12, 36, 12, 14, 12])
 
 
 def _write_targets_sheet(sheet, data: queries.Overview) -> None:

@@ -139,6 +139,7 @@ class Overview:
     run: dict | None
     restricted: bool = False
     achievement: object = None  # reports.achievement.OverviewAchievement, set by the view
+    voices: object = None  # reports.voices.Voices of the listed facilities, set by the view
 
 
 def overview(fiscal_year: int, facilities: list[Facility], *, restricted: bool,

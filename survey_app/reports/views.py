@@ -11,7 +11,7 @@ from ..inputs import int_arg
 from ..models import OPERATOR_KINDS
 from ..questionnaire import ESTABLISHMENT, RESPONDENT_GROUP, SATISFACTION
 from ..timeutil import fiscal_year_label, fiscal_year_of, to_tokyo, utcnow
-from . import achievement, bp, charts, devices, exports, queries
+from . import achievement, bp, charts, devices, exports, queries, voices
 
 GROUP_LABELS = {choice.value: choice.label for choice in RESPONDENT_GROUP.choices}
 FIRST_FISCAL_YEAR = 2011  # the joint counters started in 平成23年度
@@ -72,6 +72,7 @@ def build_overview(fiscal_year: int, with_themes: bool = True):
                             prefecture=prefecture, operator_kind=operator_kind,
                             with_themes=with_themes)
     data.achievement = achievement.overview_achievement(fiscal_year, shown)
+    data.voices = voices.voices(data.run, shown, fiscal_year, with_quotes=with_themes)
     return visible, data, prefecture, operator_kind
 
 
@@ -185,7 +186,7 @@ def facility_report(facility, fiscal_year: int) -> dict:
         "group_rows": group_rows, "satisfaction_question": SATISFACTION,
         "establishment_question": ESTABLISHMENT, "charts": charts, "min_n": queries.MIN_N,
         "generated_at": utcnow(), "targets": achievement.facility_targets(facility, fiscal_year),
-        "met_mark": achievement.met_mark,
+        "met_mark": achievement.met_mark, "voices": voices.voices(run, [facility], fiscal_year),
     }
 
 

@@ -217,3 +217,34 @@ def test_satisfaction_by_theme_suppresses_small_themes():
     result = satisfaction_by_theme(responses, assignments).set_index("theme_id")
     assert result.loc["T01", "suppressed"] and math.isnan(result.loc["T01", "satisfaction_rate"])
     assert result.loc["T02", "suppressed"]  # only 3 others to compare with
+
+
+def test_satisfaction_by_mention_compares_with_everyone_else():
+    from analysis.satisfaction import satisfaction_by_mention
+
+    mentions = pd.DataFrame({"theme_id": ["T07", "T01"], "n": [20, 5], "satisfied": [12, 5],
+                             "n_establishment": [20, 5], "establishment_approved": [10, 5]})
+    totals = pd.DataFrame({"n": [60, 40], "satisfied": [50, 38], "n_establishment": [60, 40],
+                           "establishment_approved": [50, 30]})
+    table = satisfaction_by_mention(mentions, totals).set_index("theme_id")
+    waiting = table.loc["T07"]
+    assert (waiting["n"], waiting["satisfied"], waiting["n_other"], waiting["satisfied_other"]) == (20, 12, 80, 76)
+    assert waiting["satisfaction_rate"] == pytest.approx(0.6)
+    assert waiting["other_rate"] == pytest.approx(0.95)
+    low, high = wilson_interval(76, 80)
+    assert (waiting["other_low"], waiting["other_high"]) == pytest.approx((low, high))
+    assert math.isnan(table.loc["T01", "satisfaction_rate"])  # 5 answers: under MIN_N
+
+
+def test_voice_counts_counts_praise_and_requests_per_theme():
+    from analysis.satisfaction import voice_counts
+
+    mentions = pd.DataFrame({
+        "response_id": [1, 1, 2, 3, 4],
+        "theme_id": ["T01", "T07", "T07", "T07", "T01"],
+        "theme_label": ["親切", "待ち時間", "待ち時間", "待ち時間", "親切"],
+        "polarity": ["praise", "request", "request", "praise", "praise"],
+    })
+    table = voice_counts(mentions)
+    assert table.values.tolist() == [["T07", "待ち時間", 1, 2, 3], ["T01", "親切", 2, 0, 2]]
+    assert list(voice_counts(mentions.iloc[0:0]).columns) == list(table.columns)

@@ -261,3 +261,126 @@ def test_no_run_yet_gives_none_and_empty_frames(engine):
     assert store.latest_run(engine) is None
     assert store.read_theme_assignments(engine).empty
     assert list(store.read_themes(engine).columns) == list(store.THEME_COLUMNS)
+
+
+# --- theme mentions -------------------------------------------------------------------------
+
+def test_every_mirrored_table_matches_the_models():
+    """analysis.store names columns by hand: each must exist in the model with the same type,
+    and the tables it writes must list every column."""
+    from survey_app import models  # noqa: F401 (registers the tables on db.metadata)
+
+    written = {"analysis_runs", "themes", "response_themes", "theme_mentions"}
+    mirrors = [value for value in vars(store).values() if isinstance(value, sa.TableClause)
+               and not isinstance(value, sa.Table)]
+    assert {mirror.name for mirror in mirrors} == {
+        "facilities", "responses", *written}
+    for mirror in mirrors:
+        model = db.metadata.tables[mirror.name]
+        assert set(mirror.c.keys()) <= set(model.c.keys()), mirror.name
+        if mirror.name in written:
+            assert set(mirror.c.keys()) == set(model.c.keys()), mirror.name
+        for column in mirror.c:
+            expected = model.c[column.name].type._type_affinity
+            assert column.type._type_affinity is expected, f"{mirror.name}.{column.name}"
+
+
+def mention_frame(rows):
+    """A mentions frame as assign_themes returns it: (row, theme_id, polarity, start, end, rank)."""
+    return pd.DataFrame(
+        [{"row": row, "theme_id": theme, "polarity": polarity, "score": 0.9 - 0.1 * rank,
+          "span_start": start, "span_end": end, "rank": rank}
+         for row, theme, polarity, start, end, rank in rows])
+
+
+def test_save_run_stores_mentions_keyed_by_the_responses_order_and_reads_them_back(engine):
+    insert_responses(engine, [
+        {"facility": FACILITIES[0], "submitted_at": datetime(2024, 6, 30, 15, 30), "satisfaction": 1,
+         "comment": "親切だけど駐車場が狭い"},
+        {"facility": FACILITIES[1], "submitted_at": datetime(2024, 7, 1, 1, 0), "satisfaction": 3,
+         "comment": None},
+        {"facility": FACILITIES[1], "submitted_at": datetime(2024, 7, 2, 1, 0), "satisfaction": 4,
+         "comment": "待ち時間が長い"},
+        {"facility": FACILITIES[0], "submitted_at": datetime(2024, 7, 3, 1, 0), "satisfaction": 2,
+         "comment": "ぴよぴよ"},
+    ])
+    responses = store.read_responses(engine)
+    ids = responses["response_id"].tolist()
+    assignments = pd.DataFrame({
+        "response_id": ids, "theme_id": ["T01", None, "T07", None], "score": [0.9, None, 0.8, None],
+        "source": ["catalog", "no_comment", "catalog", "unclassified"]})
+    themes = pd.DataFrame({"theme_id": ["T01", "T07"], "label": ["丁寧・親切な対応", "待ち時間"],
+                           "source": ["catalog", "catalog"]})
+    mentions = mention_frame([(0, "T01", "praise", 0, 4, 0), (0, "T09", "request", 5, 11, 1),
+                              (2, "T07", "request", 0, 7, 0)])
+    run_id = store.save_run(engine, assignments, themes, mentions=mentions)
+
+    read = store.read_mentions(engine)
+    assert list(read.columns) == list(store.MENTION_COLUMNS)
+    assert read[["response_id", "theme_id", "polarity", "span_start", "span_end", "rank"]].values.tolist() == [
+        [ids[0], "T01", "praise", 0, 4, 0], [ids[0], "T09", "request", 5, 11, 1],
+        [ids[2], "T07", "request", 0, 7, 0]]
+    assert read["facility_code"].tolist() == [FACILITIES[0], FACILITIES[0], FACILITIES[1]]
+    # 2024-06-30 15:30 UTC is July 1st in Tokyo.
+    assert read["month"].tolist() == ["2024-07", "2024-07", "2024-07"]
+    assert read["satisfaction"].tolist() == [1, 1, 4]
+    assert read["theme_label"].tolist() == ["丁寧・親切な対応", "T09", "待ち時間"]
+    assert read["score"].round(2).tolist() == [0.9, 0.8, 0.9]
+    assert read["fiscal_year"].tolist() == [2024] * 3
+    assert store.read_mentions(engine, run_id=run_id, facility_codes=FACILITIES[1])["theme_id"].tolist() == ["T07"]
+    assert store.read_mentions(engine, fiscal_years=[2023]).empty
+    # A theme met only as a second point still gets its theme row (its label is the code).
+    assert "T09" in set(store.read_themes(engine)["theme_id"])
+
+    counts = store.mention_counts(engine, by=("facility_code", "theme_id", "polarity"))
+    assert counts[["facility_code", "theme_id", "polarity", "respondents", "n", "satisfied"]].values.tolist() == [
+        [FACILITIES[1], "T07", "request", 1, 1, 0],  # aomori sorts before kawaguchi
+        [FACILITIES[0], "T01", "praise", 1, 1, 1], [FACILITIES[0], "T09", "request", 1, 1, 1]]
+    monthly = store.mention_counts(engine, by=("month", "theme_id"))
+    assert monthly[["month", "theme_id", "respondents"]].values.tolist() == [
+        ["2024-07", "T01", 1], ["2024-07", "T07", 1], ["2024-07", "T09", 1]]
+    unclassified = store.unclassified_counts(engine)
+    assert unclassified.values.tolist() == [[FACILITIES[0], 1]]
+
+
+def test_a_rerun_replaces_the_mentions_and_an_old_style_call_stores_none(engine):
+    insert_responses(engine, random_rows(20, seed=3))
+    assignments, themes = run_frames(engine, lambda r: "T01" if r.comment else None)
+    rows = [(i, "T01", "praise", 0, 2, 0) for i, code in enumerate(assignments["theme_id"]) if code]
+    first = store.save_run(engine, assignments, themes, mentions=mention_frame(rows))
+    assert len(store.read_mentions(engine, run_id=first)) == len(rows)
+    store.save_run(engine, assignments, themes)  # today's callers: positional, no mentions
+    assert store.read_mentions(engine).empty
+    assert store.read_mentions(engine, run_id=first).empty
+    assert list(store.mention_counts(engine).columns) == ["theme_id", "polarity", "respondents",
+                                                          "n", "satisfied", "n_establishment",
+                                                          "establishment_approved"]
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"row": 99}, "outside"),
+    ({"polarity": "neutral"}, "polarity"),
+    ({"theme_id": None}, "theme_id"),
+    ({"span_start": 5, "span_end": 2}, "span"),
+])
+def test_bad_mentions_store_nothing(engine, change, message):
+    insert_responses(engine, random_rows(5, seed=4))
+    assignments, themes = run_frames(engine, lambda r: "T01")
+    good = store.save_run(engine, assignments, themes,
+                          mentions=mention_frame([(0, "T01", "praise", 0, 2, 0)]))
+    bad = mention_frame([(0, "T01", "praise", 0, 2, 0)])
+    for column, value in change.items():
+        bad[column] = bad[column].astype(object)
+        bad.loc[0, column] = value
+    with pytest.raises(ValueError, match=message):
+        store.save_run(engine, assignments, themes, mentions=bad)
+    assert store.latest_run(engine)["id"] == good
+    assert len(store.read_mentions(engine)) == 1
+
+
+def test_one_mention_per_comment_and_theme(engine):
+    insert_responses(engine, random_rows(2, seed=5))
+    assignments, themes = run_frames(engine, lambda r: "T01")
+    twice = mention_frame([(0, "T01", "praise", 0, 2, 0), (0, "T01", "request", 3, 5, 1)])
+    with pytest.raises(ValueError, match="twice"):
+        store.save_run(engine, assignments, themes, mentions=twice)

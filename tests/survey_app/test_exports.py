@@ -76,8 +76,9 @@ def test_overview_workbook_has_the_sheets_and_figures(admin_client, known_data):
     response = admin_client.get(f"/reports/export/overview.xlsx?{FY}")
     assert response.status_code == 200
     workbook = load_workbook(io.BytesIO(response.get_data()))
-    assert workbook.sheetnames[0] == "概要" and workbook.sheetnames[-2:] == ["テーマ", "年度目標"]
-    assert len(workbook.sheetnames) == 81 + 3
+    assert workbook.sheetnames[0] == "概要"
+    assert workbook.sheetnames[-3:] == ["テーマ", "利用者の声", "年度目標"]
+    assert len(workbook.sheetnames) == 81 + 4
     summary = workbook["概要"]
     assert "2施設中1施設で90%以上の利用者満足度" in summary["A2"].value
     header = [cell.value for cell in summary[5]]
@@ -95,7 +96,7 @@ def test_overview_workbook_has_the_sheets_and_figures(admin_client, known_data):
 
 def test_manager_workbook_holds_only_their_facility(manager_client, known_data):
     workbook = load_workbook(io.BytesIO(manager_client.get(f"/reports/export/overview.xlsx?{FY}").get_data()))
-    assert len(workbook.sheetnames) == 4
+    assert len(workbook.sheetnames) == 5
     text = " ".join(str(cell.value) for sheet in workbook.worksheets for row in sheet.iter_rows()
                     for cell in row if cell.value is not None)
     assert "青森" not in text and OTHER_FACILITY_CODE not in text

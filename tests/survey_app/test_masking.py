@@ -147,3 +147,18 @@ def test_reports_use_the_flask_free_implementation():
 
     assert exports.mask_personal_data is mask_personal_data
     assert views.mask_personal_data is mask_personal_data
+
+
+def test_a_mention_quote_is_its_span_of_the_masked_comment():
+    from analysis.masking import masked_span
+    from analysis.text import normalize
+
+    comment = "親切でした。ただ、担当の佐藤さんに０９０－１２３４－５６７８へ電話してと言われた"
+    read = normalize(mask_personal_data(comment))
+    start = read.index("担当")
+    quote = masked_span(comment, start, len(read))
+    assert quote == "担当の〇〇さんに[電話番号]へ電話してと言われた"
+    # The stored masked form gives the same quote; a cut inside a mask shows no digits.
+    assert masked_span(masked_for_search(comment), start, len(read)) == quote
+    assert masked_span(comment, 0, 0) == read.rstrip("。")
+    assert "1234" not in masked_span(comment, start + 8, start + 12)
