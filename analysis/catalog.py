@@ -8,19 +8,20 @@ loaded (a few hundred comments: well under a second, deterministic).
 
 import datetime
 import json
-import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
-from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import FeatureUnion, make_pipeline
 from sklearn.svm import LinearSVC
 
 from .nocomment import is_no_comment
+# Re-exported: the catalog's public names before the feature views moved to .features.
+from .features import AnalysedComment, SeedWordCounter, Select, analyze_comments, lead_tokens, words_and_pairs
+from .mentions import MENTION_THRESHOLD, MentionClassifier, format_labels, parse_labels
 from .parallel import fork_map_blocks
 from .text import normalize
 from .tokenizer import DATA_DIR, JapaneseTokenizer
@@ -28,7 +29,10 @@ from .word_vectors import WordVectorMean
 
 __all__ = ["ThemeCatalog", "SeedWordCounter", "AnalysedComment", "analyze_comments", "DEFAULT_CATALOG_PATH", "FORMAT"]
 
-FORMAT = 1
+# Format 2 adds labelled multi-point examples (``examples``: comment + ``T07:R;T01:P``);
+# format 1 files (examples listed under each theme) still load.
+FORMAT = 2
+READABLE_FORMATS = (1, 2)
 DEFAULT_CATALOG_PATH = DATA_DIR / "default_catalog.json"
 # Below this probability for its best theme a comment is left "unassigned",
 # so that discovery can surface themes the catalog does not know yet. The
@@ -51,252 +55,6 @@ SEED_WEIGHT = 0.5
 LEAD_SEED_WEIGHT = 0.6
 # Mean word vector of the comment (analysis.word_vectors).
 MEANING_WEIGHT = 0.5
-
-
-def _alternation(words):
-    """One regex matching any of ``words`` (longest match first); None when there are none.
-
-    The alternation is built as a trie (``駐(?:車場|輪場)``), so the regex engine
-    tries each character once instead of every word in turn: several times
-    faster on hundreds of seed words.
-    """
-    trie = {}
-    for word in {w for w in words if w}:
-        node = trie
-        for ch in word:
-            node = node.setdefault(ch, {})
-        node[""] = True
-    return re.compile(_trie_pattern(trie)) if trie else None
-
-
-def _trie_pattern(node):
-    end = "" in node
-    branches = [re.escape(ch) + _trie_pattern(child) for ch, child in sorted(node.items()) if ch]
-    if not branches:
-        return ""
-    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-    if end:  # a word ends here: the longer words are optional
-        body = "(?:" + body + ")?" if len(branches) > 1 or len(branches[0]) > 1 else body + "?"
-    return body
-
-
-class SeedWordCounter(TransformerMixin, BaseEstimator):
-    """Count, per theme, how many of its seed words occur in each comment.
-
-    Seed words are matched twice: as substrings of the normalised text and,
-    through their kana reading, of the comment's reading, so that
-    ちゅうしゃじょう finds 駐車場 and さいよう finds 採用.
-
-    Parameters
-    ----------
-    seed_words : dict of str to list of str
-        Theme code -> seed words.
-    weight : float, default=1.0
-        Scale of the (log1p) counts relative to the TF-IDF blocks.
-    tokenizer : JapaneseTokenizer, optional
-        Reads the seed words; default ``JapaneseTokenizer()``.
-    lead_weight : float, optional
-        When given, one more column per theme counts the written matches in
-        the comment's lead sentence alone (see :func:`lead_sentence`), where
-        the main point usually is, scaled by this weight.
-
-    Notes
-    -----
-    ``transform`` takes analysed comments (see :func:`analyze_comments`).
-    Themes without seed words contribute no column; with none at all the
-    output has zero columns.
-    """
-
-    def __init__(self, seed_words=None, weight=1.0, tokenizer=None, lead_weight=None):
-        self.seed_words = seed_words
-        self.weight = weight
-        self.tokenizer = tokenizer
-        self.lead_weight = lead_weight
-
-    def fit(self, X=None, y=None):
-        """Compile the seed words of each theme.
-
-        Parameters
-        ----------
-        X : ignored
-        y : ignored
-
-        Returns
-        -------
-        self
-        """
-        tokenizer = self.tokenizer if self.tokenizer is not None else JapaneseTokenizer()
-        seed_words = self.seed_words or {}
-        self.codes_ = [code for code in sorted(seed_words) if any(normalize(w) for w in seed_words[code])]
-        # Seed word (written, lower-cased) or its kana reading -> the columns it counts for.
-        written_columns, kana_columns = {}, {}
-        for column, code in enumerate(self.codes_):
-            for word in seed_words[code]:
-                word = normalize(word)
-                if not word:
-                    continue
-                written_columns.setdefault(word.lower(), set()).add(2 * column)
-                reading = tokenizer.reading(word).strip()
-                if reading:
-                    kana_columns.setdefault(reading, set()).add(2 * column + 1)
-        self.written_columns_ = {w: sorted(c) for w, c in written_columns.items()}
-        self.kana_columns_ = {w: sorted(c) for w, c in kana_columns.items()}
-        self.written_pattern_ = _alternation(self.written_columns_)
-        self.kana_pattern_ = _alternation(self.kana_columns_)
-        return self
-
-    def transform(self, X):
-        """Return a matrix of shape (n_comments, 2 or 3 * n_themes_with_seeds).
-
-        Parameters
-        ----------
-        X : list of AnalysedComment
-
-        Returns
-        -------
-        scipy.sparse.csr_matrix
-            Sparse like the TF-IDF blocks next to it, so that FeatureUnion
-            takes scipy's fast path for stacking CSR matrices.
-        """
-        X = list(X)
-        counts = np.zeros((len(X), 2 * len(self.codes_)), dtype=float)
-        lead = self.lead_weight is not None
-        lead_counts = np.zeros((len(X), 2 * len(self.codes_)) if lead else (0, 0), dtype=float)
-        views = ((self.written_pattern_, self.written_columns_, lambda c: c.text.lower()),
-                 (self.kana_pattern_, self.kana_columns_, lambda c: c.reading))
-        for view, (pattern, columns_of, field) in enumerate(views):
-            if pattern is None:
-                continue
-            findall = pattern.findall
-            for row, comment in enumerate(X):
-                for word in findall(field(comment)):
-                    for column in columns_of[word]:
-                        counts[row, column] += 1
-                if lead and view == 0:
-                    first = lead_sentence(comment.text)
-                    if first == comment.text:  # one sentence: the same matches
-                        lead_counts[row] = counts[row]
-                    else:
-                        for word in findall(first.lower()):
-                            for column in columns_of[word]:
-                                lead_counts[row, column] += 1
-        counts = np.log1p(counts) * self.weight
-        if lead:
-            # Written matches only (the lead sentence has no reading of its own).
-            counts = np.hstack([counts, np.log1p(lead_counts[:, 0::2]) * self.lead_weight])
-        return sparse.csr_matrix(counts)
-
-
-# Where the first sentence of a comment ends: 。!? or a full stop, or a space
-# before a word that adds a second point (ただ, あと, でも...).
-_SENTENCE_END = re.compile(r"[。!?.]+|(?<=\S)\s+(?=ただ|あと|でも|それと|また)")
-
-
-def lead_sentence(text):
-    """The first sentence of a normalised comment (the whole text if it has one).
-
-    Comments that raise several points usually put the main one first
-    (「親切でした。ただ待ち時間が長い」), so the catalog also looks at it alone.
-
-    Parameters
-    ----------
-    text : str
-
-    Returns
-    -------
-    str
-    """
-    for part in _SENTENCE_END.split(text):
-        if part.strip():
-            return part.strip()
-    return text
-
-
-class AnalysedComment(tuple):
-    """A normalised comment with its tokens, kana reading and lead-sentence tokens."""
-
-    __slots__ = ()
-
-    def __new__(cls, text, tokens, reading, lead_tokens=None):
-        tokens = tuple(tokens)
-        return super().__new__(cls, (text, tokens, reading, tokens if lead_tokens is None else tuple(lead_tokens)))
-
-    def __getnewargs__(self):
-        return tuple(self)
-
-    text = property(lambda self: self[0])
-    tokens = property(lambda self: self[1])
-    reading = property(lambda self: self[2])
-    lead_tokens = property(lambda self: self[3])
-
-
-def analyze_comments(texts, tokenizer=None, weights=None):
-    """Tokenize distinct normalised texts once for every feature view.
-
-    Parameters
-    ----------
-    texts : list of str
-        Normalised texts.
-    tokenizer : JapaneseTokenizer, optional
-    weights : list of int, optional
-        How many comments each text stands for (display-form counts).
-
-    Returns
-    -------
-    list of AnalysedComment
-    """
-    tokenizer = tokenizer if tokenizer is not None else JapaneseTokenizer()
-    texts = list(texts)
-    if weights is None:
-        unique = list(dict.fromkeys(texts))
-    else:
-        unique, weights = texts, list(weights)
-    analysed = dict(zip(unique, tokenizer.analyze(unique, weights)))
-    # Lead sentences of multi-sentence comments are tokenized on their own
-    # (without counting display forms twice).
-    leads = {text: lead_sentence(text) for text in unique}
-    extra = list(dict.fromkeys(lead for text, lead in leads.items() if lead != text and lead not in analysed))
-    lead_tokens = {text: tokens for text, (tokens, _) in analysed.items()}
-    if extra:
-        lead_tokens.update(zip(extra, (r[0] for r in tokenizer._tokenize_unique(extra, with_reading=False))))
-    return [AnalysedComment(text, *analysed[text], lead_tokens[leads[text]]) for text in texts]
-
-
-def _words_and_pairs(comment):
-    tokens = comment.tokens
-    return list(tokens) + [f"{a}_{b}" for a, b in zip(tokens, tokens[1:])]
-
-
-def _text(comment):
-    return comment.text
-
-
-def _reading(comment):
-    return comment.reading
-
-
-def _lead(comment):
-    return list(comment.lead_tokens)
-
-
-class _Select(TransformerMixin, BaseEstimator):
-    """Feed one field of analysed comments to a vectorizer."""
-
-    def __init__(self, field=None, vectorizer=None):
-        self.field = field
-        self.vectorizer = vectorizer
-
-    def fit(self, X, y=None):
-        self.vectorizer_ = clone(self.vectorizer).fit(self._get(X))
-        return self
-
-    def transform(self, X):
-        return self.vectorizer_.transform(self._get(X))
-
-    def _get(self, X):
-        if self.field == "comment":
-            return list(X)
-        return [getattr(comment, self.field) for comment in X]
 
 
 class TemperatureSVC(ClassifierMixin, BaseEstimator):
@@ -407,12 +165,12 @@ def _build_classifier(seed_words, tokenizer, random_state=0):
     options = dict(sublinear_tf=True, dtype=np.float32)
     features = FeatureUnion(
         [
-            ("words", _Select("comment", TfidfVectorizer(analyzer=_words_and_pairs, **options))),
-            ("chars", _Select("text", TfidfVectorizer(analyzer="char", ngram_range=CHAR_NGRAMS, **options))),
-            ("lead", _Select("comment", TfidfVectorizer(analyzer=_lead, **options))),
+            ("words", Select("comment", TfidfVectorizer(analyzer=words_and_pairs, **options))),
+            ("chars", Select("text", TfidfVectorizer(analyzer="char", ngram_range=CHAR_NGRAMS, **options))),
+            ("lead", Select("comment", TfidfVectorizer(analyzer=lead_tokens, **options))),
             ("seeds", SeedWordCounter(seed_words, weight=SEED_WEIGHT, tokenizer=tokenizer,
                                       lead_weight=LEAD_SEED_WEIGHT)),
-            ("meaning", _Select("tokens", WordVectorMean(sparse_output=True))),
+            ("meaning", Select("tokens", WordVectorMean(sparse_output=True))),
         ],
         transformer_weights={"chars": CHAR_WEIGHT, "lead": LEAD_WEIGHT, "meaning": MEANING_WEIGHT},
     )
@@ -513,17 +271,27 @@ class ThemeCatalog:
         Free-form version string; defaults to today's date.
     created_at : str, optional
         ISO timestamp; defaults to now (UTC).
-    threshold : float, default=0.51
+    threshold : float, default=DEFAULT_THRESHOLD
         Minimum probability of the best theme for a comment to be assigned
-        (see :func:`choose_threshold`).
+        its main point (see :func:`choose_threshold`).
+    examples : list of dict, optional
+        Labelled comments that may make several points: ``comment`` and
+        ``labels`` (``"T07:R;T01:P"``, main point first, see
+        :func:`analysis.mentions.parse_labels`).
+    mention_threshold : float, default=MENTION_THRESHOLD
+        Minimum probability of a theme, on the comment or on one of its
+        clauses, for a mention (see :class:`analysis.mentions.MentionClassifier`).
     """
 
-    def __init__(self, themes, version=None, created_at=None, threshold=DEFAULT_THRESHOLD):
+    def __init__(self, themes, version=None, created_at=None, threshold=DEFAULT_THRESHOLD, examples=None,
+                 mention_threshold=MENTION_THRESHOLD):
         self.themes = [dict(t) for t in themes]
+        self.examples = [dict(e) for e in examples or []]
         now = datetime.datetime.now(datetime.timezone.utc)
         self.version = version or now.strftime("%Y.%m.%d")
         self.created_at = created_at or now.isoformat(timespec="seconds")
         self.threshold = threshold
+        self.mention_threshold = mention_threshold
         self._fit_classifier()
 
     @property
@@ -537,22 +305,34 @@ class ThemeCatalog:
         return {t["code"]: t["name"] for t in self.themes}
 
     def _fit_classifier(self):
-        texts, labels = [], []
+        # texts/labels: the main point of each example (the single-label classifier);
+        # points: every (code, polarity) of each example (the mention model).
+        texts, labels, points = [], [], []
         for theme in self.themes:
-            for example in theme.get("examples", []):
+            # Seed words double as tiny examples so that a theme with few examples still has a voice.
+            for example in [*theme.get("examples", []), *theme.get("seed_words", [])]:
                 texts.append(normalize(example))
                 labels.append(theme["code"])
-            # Seed words double as tiny examples so that a theme with few examples still has a voice.
-            for word in theme.get("seed_words", []):
-                texts.append(normalize(word))
-                labels.append(theme["code"])
+                points.append([(theme["code"], None)])
+        known = set(self.codes)
+        for example in self.examples:
+            text, found = normalize(example["comment"]), parse_labels(example["labels"])
+            unknown = sorted({code for code, _ in found} - known)
+            if unknown:
+                raise ValueError(f"example labels name themes the catalog does not have: {', '.join(unknown)}")
+            if found and not is_no_comment(text):
+                texts.append(text)
+                labels.append(found[0][0])
+                points.append(found)
         if len(set(labels)) < 2:
             raise ValueError("a catalog needs examples for at least two themes")
         seed_words = {t["code"]: list(t.get("seed_words", [])) for t in self.themes}
         self.tokenizer_ = JapaneseTokenizer()
-        self.classifier_ = _build_classifier(seed_words, self.tokenizer_).fit(
-            analyze_comments(texts, self.tokenizer_), labels
-        )
+        analysed = analyze_comments(texts, self.tokenizer_)
+        self.classifier_ = _build_classifier(seed_words, self.tokenizer_).fit(analysed, labels)
+        self.mention_classifier_ = MentionClassifier(
+            codes=self.codes, seed_words=seed_words, threshold=self.mention_threshold, tokenizer=self.tokenizer_
+        ).fit(analysed, points)
 
     # -- construction --
 
@@ -563,9 +343,11 @@ class ThemeCatalog:
         Parameters
         ----------
         data : pandas.DataFrame or iterable of str
-            A frame with ``comment`` and ``theme`` columns, or comments with
-            ``labels`` given separately. Rows labelled ``T00`` (no comment)
-            and no-comment answers are skipped.
+            A frame with ``comment`` and ``theme`` columns (one theme per
+            comment) or ``comment`` and ``labels`` columns (``T07:R;T01:P``,
+            main point first), or comments with ``labels`` (theme codes)
+            given separately. Rows labelled ``T00`` (no comment) and
+            no-comment answers are skipped.
         labels : iterable of str, optional
             Theme code of each comment when ``data`` is not a DataFrame.
         names, descriptions : dict of str to str, optional
@@ -578,8 +360,15 @@ class ThemeCatalog:
         -------
         ThemeCatalog
         """
+        multi = []
         if isinstance(data, pd.DataFrame):
-            texts, labels = list(data["comment"]), list(data["theme"])
+            single = data[data["theme"].notna()] if "theme" in data else data.iloc[:0]
+            texts, labels = list(single["comment"]), list(single["theme"])
+            if "labels" in data:
+                rows = data[data["labels"].notna()] if "theme" in data else data
+                multi = [{"comment": str(t), "labels": format_labels(parse_labels(v))}
+                         for t, v in zip(rows["comment"], rows["labels"])
+                         if parse_labels(v) and not is_no_comment(t)]
         else:
             texts, labels = list(data), list(labels)
         names, descriptions, seed_words = names or {}, descriptions or {}, seed_words or {}
@@ -588,17 +377,18 @@ class ThemeCatalog:
             if code == NO_COMMENT_CODE or is_no_comment(text):
                 continue
             examples.setdefault(code, []).append(str(text))
+        codes = sorted(set(examples) | {code for e in multi for code, _ in parse_labels(e["labels"])})
         themes = [
             {
                 "code": code,
                 "name": names.get(code, code),
                 "description": descriptions.get(code, ""),
                 "seed_words": list(seed_words.get(code, [])),
-                "examples": examples[code],
+                "examples": examples.get(code, []),
             }
-            for code in sorted(examples)
+            for code in codes
         ]
-        return cls(themes, **kwargs)
+        return cls(themes, examples=multi, **kwargs)
 
     def to_dict(self):
         """Return the catalog as a JSON-ready dict (format 1).
@@ -612,7 +402,9 @@ class ThemeCatalog:
             "version": self.version,
             "created_at": self.created_at,
             "threshold": self.threshold,
+            "mention_threshold": self.mention_threshold,
             "themes": self.themes,
+            "examples": self.examples,
         }
 
     @classmethod
@@ -627,13 +419,15 @@ class ThemeCatalog:
         -------
         ThemeCatalog
         """
-        if data.get("format") != FORMAT:
+        if data.get("format") not in READABLE_FORMATS:
             raise ValueError(f"unsupported catalog format {data.get('format')!r}")
         return cls(
             data["themes"],
             version=data.get("version"),
             created_at=data.get("created_at"),
             threshold=data.get("threshold", DEFAULT_THRESHOLD),
+            examples=data.get("examples", []),
+            mention_threshold=data.get("mention_threshold", MENTION_THRESHOLD),
         )
 
     def save(self, path):
@@ -695,6 +489,33 @@ class ThemeCatalog:
         ndarray of shape (n_comments, n_themes)
         """
         return np.vstack(fork_map_blocks(self.classifier_.predict_proba, list(analysed), n_jobs))
+
+    def mentions(self, analysed, n_jobs=1):
+        """The mentions of analysed comments, main point first.
+
+        Parameters
+        ----------
+        analysed : list of AnalysedComment
+            Distinct normalised comments with content.
+        n_jobs : int, default=1
+            Processes sharing large inputs.
+
+        Returns
+        -------
+        list of list of (str, str, float, int, int)
+            Per comment, ``(code, polarity, score, span_start, span_end)``
+            (see :meth:`analysis.mentions.MentionClassifier.predict_mentions`).
+        """
+        blocks = fork_map_blocks(self._mentions_block, list(analysed), n_jobs)
+        return [row for block in blocks for row in block]
+
+    def _mentions_block(self, analysed):
+        # The single-label classifier, trained on main points, helps rank the main point first.
+        proba = self.classifier_.predict_proba(analysed) if analysed else np.zeros((0, len(self.codes)))
+        columns = [list(self.classes_).index(code) if code in self.classes_ else None
+                   for code in self.mention_classifier_.classes_]
+        main = np.column_stack([proba[:, c] if c is not None else np.zeros(len(analysed)) for c in columns])
+        return self.mention_classifier_.predict_mentions(analysed, main_scores=main)
 
     @property
     def classes_(self):

@@ -144,40 +144,25 @@ def _load_catalog(spec: str):
 
 
 def _assign_themes(texts: list[str], catalog, k, seed, jobs=1):
-    """Run the NLP pipeline on the masked texts; return (assignments, themes) aligned with `texts`.
+    """Run the NLP pipeline on the masked texts; return its ThemeResult aligned with `texts`.
 
-    The pipeline sees only masked text (as readers do), so no theme label, word or
-    representative comment can carry a name, phone number or e-mail address. The
-    assignments' ``comment`` column holds that masked text. `catalog` is a loaded
-    ThemeCatalog, or None for no catalog (discovery only).
+    The pipeline sees only masked text (as readers do), so no theme label, word,
+    representative comment or mention span can carry a name, phone number or e-mail
+    address. The assignments' ``comment`` column holds that masked text, and mention
+    spans are offsets into its normalised form. `catalog` is a loaded ThemeCatalog, or
+    None for no catalog (discovery only).
     """
     from .masking import mask_personal_data
     from .pipeline import assign_themes
 
     masked = [mask_personal_data(text) for text in texts]
-    assignments, themes = assign_themes(masked, catalog=catalog if catalog is not None else False,
-                                        n_themes=k, random_state=seed, n_jobs=jobs)
-    assignments = assignments.reset_index(drop=True)
-    if len(assignments) != len(texts):
-        raise CliError(f"the theme pipeline returned {len(assignments)} rows for {len(texts)} "
+    result = assign_themes(masked, catalog=catalog if catalog is not None else False,
+                           n_themes=k, random_state=seed, n_jobs=jobs)
+    if len(result.assignments) != len(texts):
+        raise CliError(f"the theme pipeline returned {len(result.assignments)} rows for {len(texts)} "
                        "comments")
-    assignments["comment"] = masked
-    return assignments, themes
-
-
-def _theme_id_column(themes: pd.DataFrame) -> str:
-    for name in ("theme_id", "code", "theme"):
-        if name in themes.columns:
-            return name
-    raise CliError("the theme summary has no theme_id column")
-
-
-def _representatives(row) -> list[str]:
-    for name in ("representatives", "representative_comments", "examples"):
-        value = row.get(name)
-        if isinstance(value, (list, tuple, np.ndarray)):
-            return [str(v) for v in value]
-    return []
+    result.assignments["comment"] = masked
+    return result
 
 
 def _one_line(text: str, width: int = 60) -> str:
@@ -185,25 +170,23 @@ def _one_line(text: str, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _summary_text(assignments: pd.DataFrame, themes: pd.DataFrame | None) -> str:
-    """Theme id, label, size and a few representative comments, largest theme first."""
-    theme_ids = assignments["theme_id"].where(assignments["theme_id"].notna(), None)
-    sizes = theme_ids.value_counts()
-    n_no_comment = int(theme_ids.isna().sum())
-    lines = [f"{len(assignments)} answers: {len(assignments) - n_no_comment} with a themed comment, "
-             f"{n_no_comment} without a comment; {len(sizes)} themes"]
-    rows = {}
-    if themes is not None and len(themes):
-        id_column = _theme_id_column(themes)
-        rows = {str(row[id_column]): row for row in themes.to_dict("records")}
-    labels = (assignments.dropna(subset=["theme_id"]).groupby("theme_id")["theme_label"].first()
-              if "theme_label" in assignments.columns else pd.Series(dtype=object))
-    for theme_id, size in sorted(sizes.items(), key=lambda item: (-item[1], str(item[0]))):
-        row = rows.get(str(theme_id), {})
-        label = row.get("label") or labels.get(theme_id) or ""
-        lines.append(f"{theme_id}  {label}  ({size})")
-        for text in _representatives(row)[:SUMMARY_REPRESENTATIVES]:
-            lines.append(f"    - {_one_line(text)}")
+def _summary_text(assignments: pd.DataFrame, themes: pd.DataFrame) -> str:
+    """Each theme (未分類 too) with its size, praise/request split and a few comments, largest first."""
+    from .pipeline import UNCLASSIFIED_LABEL
+
+    source = assignments["source"]
+    n_no_comment = int((source == "no_comment").sum())
+    n_content = len(assignments) - n_no_comment
+    n_unclassified = int((source == "unclassified").sum())
+    n_themes = int((themes["source"] != "unclassified").sum()) if len(themes) else 0
+    lines = [f"{len(assignments)} answers: {n_content} with a comment ({n_content - n_unclassified} themed, "
+             f"{n_unclassified} {UNCLASSIFIED_LABEL}), {n_no_comment} without a comment; {n_themes} themes"]
+    for row in sorted(themes.to_dict("records"), key=lambda r: (r["source"] == "unclassified", -r["size"])):
+        code = row["theme_id"] if row["theme_id"] is not None else "--"
+        split = "" if row["source"] == "unclassified" else f", praise {row['praise']} / request {row['request']}"
+        lines.append(f"{code}  {row['label']}  ({row['size']}{split})")
+        for index in row["representatives"][:SUMMARY_REPRESENTATIVES]:
+            lines.append(f"    - {_one_line(assignments.at[index, 'comment'])}")
     return "\n".join(lines) + "\n"
 
 
@@ -229,20 +212,38 @@ def cmd_themes(args) -> int:
     catalog, _version = _load_catalog(args.catalog)
     with _progress(total=2, desc="themes") as bar:
         bar.update(1)
-        assignments, themes = _assign_themes(texts, catalog, args.k, args.seed, args.jobs)
+        result = _assign_themes(texts, catalog, args.k, args.seed, args.jobs)
         bar.update(1)
-    theme_id = assignments["theme_id"].where(assignments["theme_id"].notna(), None)
+    assignments = result.assignments
     out = pd.DataFrame({
         "id": ids.to_numpy(),
-        "theme_id": theme_id.to_numpy(),
-        "theme_label": assignments.get("theme_label", pd.Series(None, index=assignments.index))
-        .where(theme_id.notna(), None).to_numpy(),
-        "score": pd.to_numeric(assignments.get("score", pd.Series(np.nan, index=assignments.index)),
-                               errors="coerce").round(4).to_numpy(),
+        "theme_id": assignments["theme_id"].to_numpy(),
+        "theme_label": assignments["theme_label"].to_numpy(),
+        "score": assignments["score"].round(4).to_numpy(),
+        "mentions": assignments["mentions"].to_numpy(),
     })
     write_csv(out, args.output)
-    _emit_summary(_summary_text(assignments, themes), args.summary)
+    _emit_summary(_summary_text(assignments, result.themes), args.summary)
     return 0
+
+
+def _read_labelled(path: str) -> pd.DataFrame:
+    """``comment`` plus ``theme`` (one code) or ``labels`` (``T07:R;T01:P``) from one CSV file."""
+    from .mentions import parse_labels
+
+    frame = read_csv_any_encoding(path, required_columns=["comment"], dtype=str, keep_default_na=False)
+    if "labels" in frame.columns:
+        for number, value in enumerate(frame["labels"], start=2):
+            try:
+                parse_labels(value)
+            except ValueError as error:
+                raise CliError(f"{path}: line {number}: {error}") from None
+        labelled = frame[frame["labels"].str.strip() != ""]
+        return labelled.assign(labels=labelled["labels"].str.strip(), theme=None)
+    if "theme" not in frame.columns:
+        raise CliError(f"{path}: needs a theme column (one code) or a labels column (T07:R;T01:P)")
+    labelled = frame[frame["theme"].str.strip() != ""]
+    return labelled.assign(theme=labelled["theme"].str.strip(), labels=None)
 
 
 def cmd_catalog_train(args) -> int:
@@ -250,11 +251,9 @@ def cmd_catalog_train(args) -> int:
         from .catalog import ThemeCatalog
     except ImportError as error:
         raise CliError(f"the theme catalog module is not available ({error})") from None
-    frame = read_csv_any_encoding(args.input, required_columns=["comment", "theme"])
-    labelled = frame[frame["theme"].str.strip() != ""]
+    labelled = pd.concat([_read_labelled(path) for path in args.input], ignore_index=True)
     if labelled.empty:
-        raise CliError(f"{args.input}: no labelled comments (the theme column is empty)")
-    labelled = labelled.assign(theme=labelled["theme"].str.strip())
+        raise CliError(f"{', '.join(args.input)}: no labelled comments (the theme/labels column is empty)")
     # Codes the base catalog knows keep its names, descriptions and seed words.
     base, _version = _load_catalog(args.base_catalog)
     names, descriptions, seed_words = {}, {}, {}
@@ -267,20 +266,23 @@ def cmd_catalog_train(args) -> int:
             names.update({code: name.strip() for code, name in
                           zip(labelled["theme"], labelled[column]) if name.strip()})
             break
+    # The main point of each comment, for the threshold measured on single themes.
+    main_points = labelled.assign(theme=[t if t is not None else v.split(";")[0].split(":")[0].strip()
+                                         for t, v in zip(labelled["theme"], labelled["labels"])])
     try:
         threshold, how = args.threshold, "given"
         if threshold is None:
-            threshold, how = _measured_threshold(labelled[["comment", "theme"]], seed_words), "measured"
-        catalog = ThemeCatalog.train(labelled[["comment", "theme"]], names=names,
+            threshold, how = _measured_threshold(main_points[["comment", "theme"]], seed_words), "measured"
+        catalog = ThemeCatalog.train(labelled[["comment", "theme", "labels"]], names=names,
                                      descriptions=descriptions, seed_words=seed_words,
                                      threshold=threshold)
     except (ValueError, KeyError) as error:
-        raise CliError(f"cannot train a catalog on {args.input}: {error}") from None
+        raise CliError(f"cannot train a catalog on {', '.join(args.input)}: {error}") from None
     try:
         catalog.save(args.output)
     except OSError as error:
         raise CliError(f"{args.output}: cannot write ({error.strerror or error})") from None
-    n_examples = sum(len(theme.get("examples", [])) for theme in catalog.themes)
+    n_examples = sum(len(theme.get("examples", [])) for theme in catalog.themes) + len(catalog.examples)
     sys.stdout.write(f"trained a catalog of {len(catalog.themes)} themes on {n_examples} comments "
                      f"(no-comment answers skipped), unassigned threshold {catalog.threshold:.2f} "
                      f"({how}) → {args.output}\n")
@@ -298,32 +300,12 @@ def _measured_threshold(labelled: pd.DataFrame, seed_words: dict) -> float:
     return threshold
 
 
-def _representative_ids(themes: pd.DataFrame, assignments: pd.DataFrame) -> pd.DataFrame:
-    """Give each theme the response ids of its representative comments (and its words).
-
-    Representatives are masked texts: they are found in the assignments' masked ``comment``.
-    """
+def _representative_ids(themes: pd.DataFrame, response_ids) -> pd.DataFrame:
+    """Give each theme the response ids of its representative comments (input rows -> ids)."""
     themes = themes.copy()
-    id_column = _theme_id_column(themes)
-    if id_column != "theme_id":
-        themes["theme_id"] = themes[id_column]
-    first_id: dict[tuple[str, str], int] = {}
-    for response_id, theme_id, comment in zip(assignments["response_id"], assignments["theme_id"],
-                                              assignments["comment"]):
-        if theme_id is not None and not pd.isna(theme_id) and comment:
-            first_id.setdefault((str(theme_id), comment), int(response_id))
-    rep_ids, words = [], []
-    for row in themes.to_dict("records"):
-        ids = []
-        for text in _representatives(row):
-            found = first_id.get((str(row["theme_id"]), text))
-            if found is not None and found not in ids:
-                ids.append(found)
-        rep_ids.append(ids)
-        value = row.get("words", row.get("top_words"))
-        words.append(list(value) if isinstance(value, (list, tuple, np.ndarray)) else [])
-    themes["representative_response_ids"] = rep_ids
-    themes["words"] = words
+    response_ids = np.asarray(response_ids)
+    themes["representative_response_ids"] = [[int(response_ids[row]) for row in rows]
+                                             for rows in themes["representatives"]]
     return themes
 
 
@@ -342,13 +324,13 @@ def cmd_run(args) -> int:
     try:
         texts = responses["comment"].fillna("").astype(str).tolist()
         with _progress(total=len(texts), desc="themes", unit="answer") as bar:
-            assignments, themes = _assign_themes(texts, catalog, args.k, args.seed, args.jobs)
+            result = _assign_themes(texts, catalog, args.k, args.seed, args.jobs)
             bar.update(len(texts))
-        assignments = assignments.copy()
+        assignments = result.assignments
         assignments["response_id"] = responses["response_id"].to_numpy()
-        themes = _representative_ids(themes, assignments)
+        themes = _representative_ids(result.themes, assignments["response_id"])
         with _progress(total=len(assignments), desc="store", unit="row") as bar:
-            save_run(engine, assignments, themes, run_id=run_id, progress=bar.update)
+            save_run(engine, assignments, themes, run_id=run_id, progress=bar.update, mentions=result.mentions)
     except BaseException:
         fail_run(engine, run_id)
         raise
@@ -452,8 +434,11 @@ def build_parser() -> argparse.ArgumentParser:
     catalog_commands = catalog.add_subparsers(dest="catalog_command", metavar="COMMAND",
                                               parser_class=_Parser)
     catalog_commands.required = True
-    train = catalog_commands.add_parser("train", help="train a catalog on labelled comments (id,comment,theme)")
-    train.add_argument("--input", required=True, metavar="labelled.csv")
+    train = catalog_commands.add_parser(
+        "train", help="train a catalog on labelled comments (id,comment,theme or id,comment,labels)")
+    train.add_argument("--input", required=True, action="append", metavar="labelled.csv",
+                       help="labelled comments: a theme column (T07) or a labels column (T07:R;T01:P, "
+                            "main point first, T00:N = no content); repeat for several files")
     train.add_argument("--output", required=True, metavar="catalog.json")
     train.add_argument("--threshold", type=float, default=None, metavar="P",
                        help="unassigned threshold (default: measured on the labelled comments by "

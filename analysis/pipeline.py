@@ -1,17 +1,22 @@
 """Theme every comment: known themes from the catalog, new ones by discovery."""
 
 import collections
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from .catalog import ThemeCatalog, analyze_comments
+from .mentions import format_labels
 from .nocomment import is_no_comment
 from .text import normalize
 from .themes import ThemeDiscovery
 from .tokenizer import JapaneseTokenizer
 
-__all__ = ["assign_themes"]
+__all__ = ["assign_themes", "ThemeResult", "UNCLASSIFIED_LABEL", "MENTION_COLUMNS"]
+
+# Content that no theme covers yet: shown with its count and examples, never dropped.
+UNCLASSIFIED_LABEL = "未分類"
 
 # Discovery on fewer distinct comments than this finds noise, not themes.
 MIN_COMMENTS_FOR_DISCOVERY = 10
@@ -21,14 +26,28 @@ MIN_COMMENTS_FOR_DISCOVERY = 10
 LEFTOVER_SAMPLE_SIZE = 400
 
 
-def assign_themes(texts, catalog=None, n_themes="auto", random_state=0, n_jobs=1):
-    """Assign each comment to a catalog theme, a discovered theme or none.
+class ThemeResult(NamedTuple):
+    """What :func:`assign_themes` returns: per comment, per theme, per mention."""
 
-    Comments the catalog classifies confidently get its code (``T01``...);
-    the rest are clustered by :class:`ThemeDiscovery` into ``D01``, ``D02``...
-    so that themes the catalog does not know yet surface; no-comment answers
-    get no theme. Each distinct comment is normalised and tokenized once and
-    the tokens are shared by the catalog and discovery.
+    assignments: pd.DataFrame
+    themes: pd.DataFrame
+    mentions: pd.DataFrame
+
+
+MENTION_COLUMNS = ["row", "theme_id", "polarity", "score", "span_start", "span_end", "rank"]
+
+
+def assign_themes(texts, catalog=None, n_themes="auto", random_state=0, n_jobs=1, discover=True):
+    """Find every point each comment makes: catalog themes, discovered ones, or 未分類.
+
+    Each comment with content yields mentions of catalog themes (``T01``...)
+    with a polarity (``praise`` / ``request``) and the span that says it
+    (see :class:`analysis.mentions.MentionClassifier`). Comments with no
+    catalog mention are clustered by :class:`ThemeDiscovery` into ``D01``,
+    ``D02``... so that themes the catalog does not know yet surface; what
+    neither covers is ``unclassified`` (未分類), never dropped. No-comment
+    answers have no mention. Each distinct comment is normalised and
+    tokenized once and the tokens are shared by the catalog and discovery.
 
     Parameters
     ----------
@@ -40,17 +59,23 @@ def assign_themes(texts, catalog=None, n_themes="auto", random_state=0, n_jobs=1
         Number of discovered themes.
     random_state : int, default=0
     n_jobs : int, default=1
-        Processes used to tokenize large inputs.
+        Processes used to tokenize and classify large inputs.
+    discover : bool, default=True
+        Cluster what the catalog leaves; False leaves it unclassified.
 
     Returns
     -------
-    assignments : pandas.DataFrame
-        One row per input comment: ``comment``, ``theme_id``, ``theme_label``,
-        ``score``, ``source`` (``"catalog"``, ``"discovery"``, ``"no_comment"``,
-        or ``"unassigned"`` when too few comments are left for discovery).
-    themes : pandas.DataFrame
-        One row per theme used: ``theme_id``, ``label``, ``source``, ``size``,
-        ``representatives``, ``words`` (a discovered theme's distinctive words).
+    ThemeResult
+        ``assignments``: one row per input comment (index = input row):
+        ``comment``, ``theme_id`` / ``theme_label`` / ``score`` of its main
+        point, ``source`` (``"catalog"``, ``"discovery"``, ``"no_comment"``
+        or ``"unclassified"``), ``mentions`` (``"T07:R;T01:P"``, main point
+        first). ``themes``: one row per theme used: ``theme_id``, ``label``,
+        ``source``, ``size`` (comments mentioning it), ``praise``,
+        ``request``, ``representatives`` (input rows), ``words``.
+        ``mentions``: one row per mention: ``row`` (input row),
+        ``theme_id``, ``polarity``, ``score``, ``span_start``/``span_end``
+        (offsets into the normalised comment), ``rank`` (0 = main point).
     """
     texts = list(texts)
     if catalog is False:
@@ -74,84 +99,118 @@ def assign_themes(texts, catalog=None, n_themes="auto", random_state=0, n_jobs=1
     tokenizer = JapaneseTokenizer(n_jobs=n_jobs)
     analysed = dict(zip(content, analyze_comments(content, tokenizer, [multiplicity[t] for t in content])))
 
-    code_of, score_of = {}, {}
+    # Mentions of each distinct text: (code, polarity, score, span_start, span_end).
+    found = {}
     if catalog is not None and content:
-        proba = catalog.predict_proba([analysed[t] for t in content], n_jobs=n_jobs)
-        best = proba.argmax(axis=1)
-        for text, column, value in zip(content, best, proba.max(axis=1)):
-            score_of[text] = value
-            if value >= catalog.threshold:
-                code_of[text] = catalog.classes_[column]
-    names = catalog.names if catalog is not None else {}
+        found = dict(zip(content, catalog.mentions([analysed[t] for t in content], n_jobs=n_jobs)))
+    names = dict(catalog.names) if catalog is not None else {}
 
-    n = len(texts)
-    theme_id = np.array([code_of.get(t) for t in normalized], dtype=object)
-    theme_label = np.array([names.get(c) if c is not None else None for c in theme_id], dtype=object)
-    score = np.array([score_of.get(t, np.nan) for t in normalized], dtype=float)
-    is_content = np.array([t in analysed for t in normalized], dtype=bool)
-    source = np.where(is_content, "catalog", "no_comment").astype(object)
-
-    leftover = np.flatnonzero(is_content & pd.isna(theme_id))
-    leftover_texts = {normalized[i] for i in leftover}
+    leftover = [t for t in content if not found.get(t)]
     discovered = None
     # Without a catalog, discovery is all there is: any three distinct comments will do.
     min_comments = MIN_COMMENTS_FOR_DISCOVERY if catalog is not None else 3
-    if len(leftover_texts) >= min_comments:
+    if discover and len(leftover) >= min_comments:
+        rows = [i for i, t in enumerate(normalized) if t in set(leftover)]
         sample_size = LEFTOVER_SAMPLE_SIZE if catalog is not None else ThemeDiscovery().sample_size
         discovered = ThemeDiscovery(n_themes=n_themes, sample_size=sample_size, random_state=random_state,
                                     n_jobs=n_jobs)
         discovered._fit_normalized(
-            [texts[i] for i in leftover], [normalized[i] for i in leftover],
-            tokens_of={t: analysed[t].tokens for t in leftover_texts}, tokenizer=tokenizer,
+            [texts[i] for i in rows], [normalized[i] for i in rows],
+            tokens_of={t: analysed[t].tokens for t in leftover}, tokenizer=tokenizer,
         )
-        labels = discovered.labels_
         theme_names = dict(zip(discovered.themes_["theme"], discovered.themes_["label"]))
-        for row, label, theme_score in zip(leftover, labels, discovered.scores_):
+        placed = {}
+        for i, label, theme_score in zip(rows, discovered.labels_, discovered.scores_):
             if label >= 0:
-                theme_id[row] = f"D{label + 1:02d}"
-                theme_label[row] = theme_names[label]
-                score[row] = theme_score
-                source[row] = "discovery"
-    for row in leftover:
-        if source[row] == "catalog":  # left over and not discovered either
-            source[row] = "unassigned"
-    if catalog is None:
-        score[leftover[source[leftover] == "unassigned"]] = np.nan
+                placed.setdefault(normalized[i], (f"D{label + 1:02d}", theme_names[label], float(theme_score)))
+        polarity = _polarity(catalog, [analysed[t] for t in placed])
+        for (text, (code, label, theme_score)), sense in zip(placed.items(), polarity):
+            found[text] = [(code, sense, theme_score, 0, len(text))]
+            names[code] = label
 
+    return _results(texts, normalized, analysed, found, names, catalog, discovered)
+
+
+def _polarity(catalog, analysed):
+    """Polarity of whole comments by the catalog's polarity model (praise without a catalog)."""
+    if catalog is None or not analysed:
+        return ["praise"] * len(analysed)
+    return list(catalog.mention_classifier_.polarity(analysed))
+
+
+def _results(texts, normalized, analysed, found, names, catalog, discovered):
+    n = len(texts)
+    theme_id = np.full(n, None, dtype=object)
+    theme_label = np.full(n, None, dtype=object)
+    score = np.full(n, np.nan)
+    source = np.full(n, "no_comment", dtype=object)
+    labels = np.full(n, "", dtype=object)
+    mention_rows = []
+    for row, text in enumerate(normalized):
+        if text not in analysed:
+            continue
+        points = found.get(text)
+        if not points:
+            source[row] = "unclassified"
+            continue
+        code, _, main_score, _, _ = points[0]
+        theme_id[row], theme_label[row], score[row] = code, names.get(code), main_score
+        source[row] = "discovery" if code.startswith("D") and code not in (catalog.codes if catalog else []) \
+            else "catalog"
+        labels[row] = format_labels([(c, p) for c, p, *_ in points])
+        for rank, (c, p, s, start, end) in enumerate(points):
+            mention_rows.append((row, c, p, s, start, end, rank))
     assignments = pd.DataFrame(
         {
             "comment": texts,
+            # object dtype keeps None (pandas 3 would infer a string column with NaN)
             "theme_id": pd.Series(theme_id, dtype=object),
             "theme_label": pd.Series(theme_label, dtype=object),
             "score": score,
             "source": pd.Series(source, dtype=object),
+            "mentions": pd.Series(labels, dtype=object),
         },
         index=pd.RangeIndex(n),
     )
-    return assignments, _summarise(assignments, catalog, discovered)
+    mentions = pd.DataFrame(mention_rows, columns=MENTION_COLUMNS)
+    mentions = mentions.astype({"row": int, "span_start": int, "span_end": int, "rank": int, "score": float})
+    return ThemeResult(assignments, _summarise(assignments, mentions, names, catalog, discovered), mentions)
 
 
-def _summarise(assignments, catalog, discovered):
-    rows = []
-    themed = assignments[assignments["theme_id"].notna()]
-    for code, name in (catalog.names if catalog is not None else {}).items():
-        members = themed[themed["theme_id"] == code].sort_values("score", ascending=False, kind="stable")
-        if len(members):
-            representatives = list(dict.fromkeys(members["comment"].astype(str)))[:5]
-            rows.append(
-                {"theme_id": code, "label": name, "source": "catalog", "size": len(members),
-                 "representatives": representatives, "words": []}
-            )
+def _summarise(assignments, mentions, names, catalog, discovered):
+    """One row per theme mentioned, catalog themes in catalog order, then discovered ones."""
+    words = {}
     if discovered is not None:
-        for theme in discovered.themes_.itertuples():
-            rows.append(
-                {
-                    "theme_id": f"D{theme.theme + 1:02d}",
-                    "label": theme.label,
-                    "source": "discovery",
-                    "size": int(theme.size),
-                    "representatives": list(theme.representatives),
-                    "words": list(theme.top_words),
-                }
-            )
-    return pd.DataFrame(rows, columns=["theme_id", "label", "source", "size", "representatives", "words"])
+        words = {f"D{t.theme + 1:02d}": list(t.top_words) for t in discovered.themes_.itertuples()}
+    catalog_codes = catalog.codes if catalog is not None else []
+    order = [c for c in catalog_codes] + sorted(c for c in mentions["theme_id"].unique() if c not in catalog_codes)
+    rows = []
+    for code in order:
+        members = mentions[mentions["theme_id"] == code]
+        if not len(members):
+            continue
+        # Representatives: the comments that make this point most clearly, main points first.
+        ranked = members.sort_values(["rank", "score"], ascending=[True, False], kind="stable")
+        seen, representatives = set(), []
+        for row in ranked["row"]:
+            text = assignments.at[row, "comment"]
+            if text not in seen:
+                seen.add(text)
+                representatives.append(int(row))
+            if len(representatives) == 5:
+                break
+        rows.append({
+            "theme_id": code, "label": names.get(code, code),
+            "source": "catalog" if code in catalog_codes else "discovery",
+            "size": int(members["row"].nunique()),
+            "praise": int((members["polarity"] == "praise").sum()),
+            "request": int((members["polarity"] == "request").sum()),
+            "representatives": representatives, "words": words.get(code, []),
+        })
+    unclassified = np.flatnonzero((assignments["source"] == "unclassified").to_numpy())
+    if len(unclassified):
+        rows.append({"theme_id": None, "label": UNCLASSIFIED_LABEL, "source": "unclassified",
+                     "size": len(unclassified), "praise": 0, "request": 0,
+                     "representatives": [int(r) for r in unclassified[:5]], "words": []})
+    return pd.DataFrame(rows, columns=["theme_id", "label", "source", "size", "praise", "request",
+                                       "representatives", "words"])

@@ -12,6 +12,7 @@ import pandas as pd
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEV_COMMENTS = REPO_ROOT.parent / "shared" / "data" / "dev_comments.csv"
+DEV_MULTILABEL = REPO_ROOT.parent / "shared" / "data" / "dev_multilabel.csv"
 
 _OPENINGS = ["", "", "いつも", "前回も", "正直", "個人的に", "今日は", "ちなみに", "できれば", "あと、"]
 _ENDINGS = ["", "", "。", "！", "です。", "と思います。", "。よろしくお願いします", "（笑）", "…", "。以上です"]
@@ -20,6 +21,11 @@ _ENDINGS = ["", "", "。", "！", "です。", "と思います。", "。よろ�
 def load_dev_comments():
     """Return the labelled dev comments as a DataFrame."""
     return pd.read_csv(DEV_COMMENTS)
+
+
+def load_dev_multilabel():
+    """Return the multi-labelled dev comments (``id,comment,labels``) as a DataFrame."""
+    return pd.read_csv(DEV_MULTILABEL, keep_default_na=False)
 
 
 def load_reworded_comments():

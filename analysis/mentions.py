@@ -1,0 +1,330 @@
+"""Mentions: every point a comment makes, as a theme with a polarity and a span.
+
+「職員の方は親切でした。ただ、待ち時間が1時間を超える」 makes two points: praise
+of the staff (T01, praise) and a request about waiting (T07, request). The
+comment is split into clauses (:mod:`analysis.clauses`); a one-vs-rest
+theme model scores the whole comment and each clause, and a theme is
+mentioned when either score reaches the threshold; the clause that scores
+the theme highest is the mention's span, and a polarity model reads that
+clause alone, so the praise before 「ただ」 does not colour the request after it.
+
+Training data are comments with label lists (``T07:R;T01:P``, main point
+first). Single-label data (a theme and no polarity) teach the theme model
+only. Multi-point comments also teach it clause by clause: each of their
+labels is placed on the clause a first model scores highest for it.
+"""
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import FeatureUnion
+
+from .clauses import segment_spans
+from .features import SeedWordCounter, Select, analyze_comments, words_and_pairs
+from .word_vectors import WordVectorMean
+
+__all__ = ["MentionClassifier", "parse_labels", "format_labels", "POLARITIES", "POLARITY_CODES"]
+
+POLARITIES = ("praise", "request")
+# Polarity letters of the label format: T07:R (request), T01:P (praise), T00:N (no content).
+POLARITY_CODES = {"P": "praise", "R": "request"}
+POLARITY_LETTERS = {name: letter for letter, name in POLARITY_CODES.items()}
+NO_CONTENT_LABEL = "T00"
+# A comment makes at most this many points (the dev data have 1-3).
+MAX_MENTIONS = 4
+# Settings chosen under 5-fold cross-validation on the dev sets (benchmarks/bench_mentions.py).
+THEME_C = 10.0
+POLARITY_C = 10.0
+MENTION_THRESHOLD = 0.35
+# The best theme of a comment is its main point from this probability on, even below the
+# threshold: a comment with content nearly always makes some point.
+MAIN_POINT_FLOOR = 0.15
+# Weight of the main-point classifier's probabilities when ranking a comment's mentions.
+MAIN_EVIDENCE_WEIGHT = 1.0
+# Comments put their main point first: a mention said later ranks lower by this much at the end.
+POSITION_WEIGHT = 0.0
+RANK_BY_CLAUSE = 0.0
+CHAR_WEIGHT = 1.0
+SEED_WEIGHT = 0.5
+MEANING_WEIGHT = 0.5
+
+
+def parse_labels(value):
+    """Parse ``"T07:R;T01:P"`` into ``[("T07", "request"), ("T01", "praise")]``.
+
+    A bare code (``"T07"``, the single-label format) has polarity None;
+    ``T00`` (no content) gives an empty list.
+
+    Parameters
+    ----------
+    value : str
+
+    Returns
+    -------
+    list of (str, str or None)
+
+    Raises
+    ------
+    ValueError
+        On a part that is not ``CODE`` or ``CODE:P|R|N``.
+    """
+    labels = []
+    for part in str(value).replace("；", ";").split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        code, _, letter = part.partition(":")
+        code, letter = code.strip().upper(), letter.strip().upper()
+        if not code or (letter and letter not in POLARITY_CODES and letter != "N"):
+            raise ValueError(f"label {part!r} is not CODE or CODE:P, CODE:R, T00:N")
+        if code == NO_CONTENT_LABEL:
+            continue
+        labels.append((code, POLARITY_CODES.get(letter)))
+    return labels
+
+
+def format_labels(mentions):
+    """``[("T07", "request"), ("D01", "praise")]`` -> ``"T07:R;D01:P"`` (main point first)."""
+    return ";".join(f"{code}:{POLARITY_LETTERS[polarity]}" if polarity else code for code, polarity in mentions)
+
+
+def _features(seed_words, tokenizer):
+    options = dict(sublinear_tf=True, dtype=np.float32)
+    return FeatureUnion(
+        [
+            ("words", Select("comment", TfidfVectorizer(analyzer=words_and_pairs, **options))),
+            ("chars", Select("text", TfidfVectorizer(analyzer="char", ngram_range=(1, 3), **options))),
+            ("seeds", SeedWordCounter(seed_words, weight=SEED_WEIGHT, tokenizer=tokenizer)),
+            ("meaning", Select("tokens", WordVectorMean(sparse_output=True))),
+        ],
+        transformer_weights={"chars": CHAR_WEIGHT, "meaning": MEANING_WEIGHT},
+    )
+
+
+def _polarity_features():
+    # Characters carry polarity and its negation (親切 / 親切じゃない, 足りない, てほしい);
+    # word vectors carry the sense of words seen nowhere in training.
+    options = dict(sublinear_tf=True, dtype=np.float32)
+    return FeatureUnion(
+        [
+            ("chars", Select("text", TfidfVectorizer(analyzer="char", ngram_range=(1, 3), **options))),
+            ("meaning", Select("tokens", WordVectorMean(sparse_output=True))),
+        ],
+        transformer_weights={"meaning": MEANING_WEIGHT},
+    )
+
+
+class MentionClassifier(BaseEstimator):
+    """Find the themes a comment mentions, each with a polarity and a span.
+
+    Parameters
+    ----------
+    codes : list of str
+        Theme codes the model knows.
+    seed_words : dict of str to list of str, optional
+        Theme code -> seed words (see :class:`analysis.features.SeedWordCounter`).
+    threshold : float, default=0.35
+        Minimum theme probability, on the comment or on one of its clauses,
+        for a mention.
+    C, polarity_C : float, default=10.0
+        Inverse regularisation of the theme and polarity logistic regressions.
+    tokenizer : JapaneseTokenizer, optional
+        Analyses clauses; default a new one.
+
+    Attributes
+    ----------
+    classes_ : ndarray of str
+        Theme codes of the probability columns.
+    """
+
+    def __init__(self, codes=None, seed_words=None, threshold=MENTION_THRESHOLD, C=THEME_C,
+                 polarity_C=POLARITY_C, tokenizer=None):
+        self.codes = codes
+        self.seed_words = seed_words
+        self.threshold = threshold
+        self.C = C
+        self.polarity_C = polarity_C
+        self.tokenizer = tokenizer
+
+    def fit(self, analysed, labels):
+        """Learn themes and polarity from labelled comments.
+
+        Parameters
+        ----------
+        analysed : list of AnalysedComment
+            Normalised comments with content (see :func:`analysis.features.analyze_comments`).
+        labels : list of list of (str, str or None)
+            Each comment's ``(code, polarity)`` labels, main point first
+            (see :func:`parse_labels`); polarity None when unknown.
+
+        Returns
+        -------
+        self
+        """
+        from .tokenizer import JapaneseTokenizer
+
+        self.tokenizer_ = self.tokenizer if self.tokenizer is not None else JapaneseTokenizer()
+        known = self.codes if self.codes is not None else sorted({c for row in labels for c, _ in row})
+        self.classes_ = np.array(list(known), dtype=object)
+        column = {code: i for i, code in enumerate(self.classes_)}
+        self.features_ = _features(self.seed_words or {}, self.tokenizer_).fit(list(analysed))
+        comment_matrix = self.features_.transform(list(analysed))
+        targets = self._targets(labels, column)
+        first = self._fit_themes(comment_matrix, targets)
+
+        # Place each label of a multi-clause comment on the clause that says it most.
+        clause_rows, clause_targets, polarity_rows, polarity_targets = [], [], [], []
+        multi = [i for i, comment in enumerate(analysed) if labels[i] and len(segment_spans(comment.text)) > 1]
+        segments = self._segments([analysed[i] for i in multi])
+        for i, comment in enumerate(analysed):
+            polarities = {p for _, p in labels[i]}
+            if labels[i] and len(polarities) == 1 and None not in polarities:
+                polarity_rows.append(comment)
+                polarity_targets.append(polarities.pop())
+        flat = [piece for _, pieces in segments for piece in pieces]
+        flat_proba = self._predict(first, self.features_.transform(flat)) if flat else None
+        offset = 0
+        for i, (spans, pieces) in zip(multi, segments):
+            proba = flat_proba[offset : offset + len(pieces)]
+            offset += len(pieces)
+            placed = {}
+            for code, polarity in labels[i]:
+                if code in column:
+                    placed.setdefault(int(proba[:, column[code]].argmax()), []).append((code, polarity))
+            for piece, held in placed.items():
+                clause_rows.append(pieces[piece])
+                clause_targets.append([code for code, _ in held])
+                held_polarities = {p for _, p in held}
+                if len(held_polarities) == 1 and None not in held_polarities:
+                    polarity_rows.append(pieces[piece])
+                    polarity_targets.append(held_polarities.pop())
+        if clause_rows:
+            from scipy import sparse
+
+            matrix = sparse.vstack([comment_matrix, self.features_.transform(clause_rows)]).tocsr()
+            targets = np.vstack([targets, self._targets([[(c, None) for c in row] for row in clause_targets], column)])
+            self.themes_ = self._fit_themes(matrix, targets)
+        else:
+            self.themes_ = first
+        if len(set(polarity_targets)) < 2:
+            # Without both polarities in the data, every mention gets the one seen (or praise).
+            self.polarity_features_ = self.polarity_model_ = None
+            self.default_polarity_ = polarity_targets[0] if polarity_targets else "praise"
+        else:
+            self.polarity_features_ = _polarity_features().fit(polarity_rows)
+            self.polarity_model_ = LogisticRegression(C=self.polarity_C, solver="liblinear").fit(
+                self.polarity_features_.transform(polarity_rows), polarity_targets
+            )
+            self.default_polarity_ = None
+        return self
+
+    @staticmethod
+    def _targets(labels, column):
+        targets = np.zeros((len(labels), len(column)), dtype=np.int8)
+        for i, row in enumerate(labels):
+            for code, _ in row:
+                if code in column:
+                    targets[i, column[code]] = 1
+        return targets
+
+    def _fit_themes(self, matrix, targets):
+        """One binary logistic regression per theme, kept as one weight matrix and intercepts."""
+        weights = np.zeros((matrix.shape[1], targets.shape[1]))
+        intercepts = np.zeros(targets.shape[1])
+        for j in range(targets.shape[1]):
+            y = targets[:, j]
+            if y.min() == y.max():  # a theme with no example (or only examples): a constant
+                intercepts[j] = 30.0 if y[0] else -30.0
+            else:
+                model = LogisticRegression(C=self.C, solver="liblinear", dual=True, max_iter=1000).fit(matrix, y)
+                weights[:, j], intercepts[j] = model.coef_[0], model.intercept_[0]
+        return weights, intercepts
+
+    @staticmethod
+    def _predict(themes, matrix):
+        weights, intercepts = themes
+        return 1.0 / (1.0 + np.exp(-(np.asarray(matrix @ weights) + intercepts)))
+
+    def _segments(self, analysed):
+        """Segment spans and analysed segments of each comment (each distinct piece analysed once)."""
+        spans = [segment_spans(comment.text) for comment in analysed]
+        pieces = list(dict.fromkeys(c.text[s:e].strip() for c, row in zip(analysed, spans) for s, e in row))
+        done = dict(zip(pieces, analyze_comments(pieces, self.tokenizer_))) if pieces else {}
+        return [(row, [done[c.text[s:e].strip()] for s, e in row]) for c, row in zip(analysed, spans)]
+
+    def predict_proba(self, analysed):
+        """Theme probabilities of whole comments (columns in ``classes_`` order).
+
+        Parameters
+        ----------
+        analysed : list of AnalysedComment
+
+        Returns
+        -------
+        ndarray of shape (n_comments, n_themes)
+        """
+        return self._predict(self.themes_, self.features_.transform(list(analysed)))
+
+    def polarity(self, analysed):
+        """``praise`` or ``request`` for each analysed text (a clause or a comment)."""
+        if self.polarity_model_ is None:
+            return np.array([self.default_polarity_] * len(analysed), dtype=object)
+        return self.polarity_model_.predict(self.polarity_features_.transform(list(analysed)))
+
+    def predict_mentions(self, analysed, main_scores=None):
+        """The mentions of each comment, main point first.
+
+        Parameters
+        ----------
+        analysed : list of AnalysedComment
+            Distinct normalised comments with content.
+        main_scores : ndarray of shape (n_comments, n_themes), optional
+            Extra evidence for the main point (e.g. a single-label
+            classifier's probabilities, columns in ``classes_`` order), added
+            to the comment's own theme probabilities when ranking.
+
+        Returns
+        -------
+        list of list of tuple
+            Per comment, ``(code, polarity, score, span_start, span_end)``
+            with offsets into the comment's normalised text; empty when no
+            theme reaches the threshold.
+        """
+        analysed = list(analysed)
+        if not analysed:
+            return []
+        whole = self.predict_proba(analysed)
+        multi = [i for i, comment in enumerate(analysed) if len(segment_spans(comment.text)) > 1]
+        segments = dict(zip(multi, self._segments([analysed[i] for i in multi])))
+        flat = [piece for i in multi for piece in segments[i][1]]
+        piece_proba = self._predict(self.themes_, self.features_.transform(flat)) if flat else np.zeros((0, 0))
+        # Which clause carries each candidate mention, and its polarity (computed once per clause).
+        results, offset, wanted = [], 0, {}
+        plans = []
+        for i, comment in enumerate(analysed):
+            if i in segments:
+                spans, pieces = segments[i]
+                proba = piece_proba[offset : offset + len(pieces)]
+                offset += len(pieces)
+                score = np.maximum(whole[i], proba.max(axis=0))
+            else:
+                spans, pieces, proba, score = [(0, len(comment.text))], [comment], None, whole[i]
+            ranking = RANK_BY_CLAUSE * score + (1 - RANK_BY_CLAUSE) * whole[i] + (MAIN_EVIDENCE_WEIGHT * main_scores[i] if main_scores is not None else 0.0)
+            order = np.argsort(-score)
+            chosen = [j for j in order if score[j] >= self.threshold][:MAX_MENTIONS]
+            if not chosen and score[order[0]] >= MAIN_POINT_FLOOR:
+                chosen = [order[0]]
+            plan = []
+            for j in chosen:
+                k = int(proba[:, j].argmax()) if proba is not None else 0
+                plan.append((j, float(score[j]), spans[k], pieces[k]))
+                wanted.setdefault(pieces[k].text, pieces[k])
+            length = max(len(comment.text), 1)
+            plan.sort(key=lambda p: -(ranking[p[0]] - POSITION_WEIGHT * p[2][0] / length))
+            plans.append(plan)
+        polarity_of = dict(zip(wanted, self.polarity(list(wanted.values())))) if wanted else {}
+        for plan in plans:
+            results.append([(self.classes_[j], polarity_of[piece.text], score, start, end)
+                            for j, score, (start, end), piece in plan])
+        return results
