@@ -362,7 +362,7 @@ class ThemeCatalog:
         """
         multi = []
         if isinstance(data, pd.DataFrame):
-            single = data[data["theme"].notna()] if "theme" in data else data.iloc[:0]
+            single = data[data["theme"].notna()] if "theme" in data else data.iloc[:0].assign(theme=None)
             texts, labels = list(single["comment"]), list(single["theme"])
             if "labels" in data:
                 rows = data[data["labels"].notna()] if "theme" in data else data
@@ -515,7 +515,7 @@ class ThemeCatalog:
         columns = [list(self.classes_).index(code) if code in self.classes_ else None
                    for code in self.mention_classifier_.classes_]
         main = np.column_stack([proba[:, c] if c is not None else np.zeros(len(analysed)) for c in columns])
-        return self.mention_classifier_.predict_mentions(analysed, main_scores=main)
+        return self.mention_classifier_.predict_mentions(analysed, main_scores=main, main_threshold=self.threshold)
 
     @property
     def classes_(self):

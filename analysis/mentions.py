@@ -37,9 +37,6 @@ MAX_MENTIONS = 4
 THEME_C = 10.0
 POLARITY_C = 10.0
 MENTION_THRESHOLD = 0.35
-# The best theme of a comment is its main point from this probability on, even below the
-# threshold: a comment with content nearly always makes some point.
-MAIN_POINT_FLOOR = 0.15
 # Weight of the main-point classifier's probabilities when ranking a comment's mentions.
 MAIN_EVIDENCE_WEIGHT = 1.0
 # Comments put their main point first: a mention said later ranks lower by this much at the end.
@@ -272,7 +269,7 @@ class MentionClassifier(BaseEstimator):
             return np.array([self.default_polarity_] * len(analysed), dtype=object)
         return self.polarity_model_.predict(self.polarity_features_.transform(list(analysed)))
 
-    def predict_mentions(self, analysed, main_scores=None):
+    def predict_mentions(self, analysed, main_scores=None, main_threshold=None):
         """The mentions of each comment, main point first.
 
         Parameters
@@ -283,6 +280,12 @@ class MentionClassifier(BaseEstimator):
             Extra evidence for the main point (e.g. a single-label
             classifier's probabilities, columns in ``classes_`` order), added
             to the comment's own theme probabilities when ranking.
+        main_threshold : float, optional
+            A comment whose themes all stay below ``threshold`` still gets
+            the best theme of ``main_scores`` when that reaches this value
+            (a comment with content nearly always makes some point; one of a
+            theme the catalog does not know stays out, for discovery); None:
+            never.
 
         Returns
         -------
@@ -313,8 +316,10 @@ class MentionClassifier(BaseEstimator):
             ranking = RANK_BY_CLAUSE * score + (1 - RANK_BY_CLAUSE) * whole[i] + (MAIN_EVIDENCE_WEIGHT * main_scores[i] if main_scores is not None else 0.0)
             order = np.argsort(-score)
             chosen = [j for j in order if score[j] >= self.threshold][:MAX_MENTIONS]
-            if not chosen and score[order[0]] >= MAIN_POINT_FLOOR:
-                chosen = [order[0]]
+            if main_threshold is not None:
+                best = int(np.argmax(main_scores[i]))
+                if main_scores[i][best] >= main_threshold and best not in chosen:
+                    chosen = [best, *chosen][:MAX_MENTIONS]
             plan = []
             for j in chosen:
                 k = int(proba[:, j].argmax()) if proba is not None else 0
@@ -325,6 +330,6 @@ class MentionClassifier(BaseEstimator):
             plans.append(plan)
         polarity_of = dict(zip(wanted, self.polarity(list(wanted.values())))) if wanted else {}
         for plan in plans:
-            results.append([(self.classes_[j], polarity_of[piece.text], score, start, end)
+            results.append([(str(self.classes_[j]), str(polarity_of[piece.text]), score, start, end)
                             for j, score, (start, end), piece in plan])
         return results

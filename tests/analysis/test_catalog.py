@@ -46,13 +46,23 @@ def test_assign_themes_combines_catalog_discovery_and_no_comment(dev_comments):
                  "コピーが有料なのは困る", "自販機を置いてほしい", "飲み物の自販機がほしい", "コンセントで充電したい",
                  "スマホの充電ができない", "ネット環境を整えて", "ラーメンが好き"]
     texts = list(dev_comments["comment"]) + new_topic
-    assignments, themes = assign_themes(texts, random_state=0)
+    assignments, themes, mentions = assign_themes(texts, random_state=0)
     assert len(assignments) == len(texts)
-    assert set(assignments["source"]) <= {"catalog", "discovery", "no_comment", "unassigned"}
+    assert set(assignments["source"]) <= {"catalog", "discovery", "no_comment", "unclassified"}
     assert (assignments.loc[assignments["source"] == "no_comment", "theme_id"].isna()).all()
     discovered = assignments[assignments["source"] == "discovery"]
     assert discovered["theme_id"].str.match(r"D\d\d").all()
-    assert set(themes["theme_id"]) >= set(assignments["theme_id"].dropna())
+    # Most comments of the topic the catalog does not know are left for discovery.
+    new_rows = assignments.iloc[len(dev_comments):]
+    assert (new_rows["source"] != "catalog").mean() >= 0.6
+    assert set(themes["theme_id"].dropna()) >= set(assignments["theme_id"].dropna())
+    # Every comment with content is in a theme or in 未分類, and its mentions start with its main point.
+    content = assignments[assignments["source"] != "no_comment"]
+    unclassified = themes[themes["source"] == "unclassified"]
+    assert (content["source"] == "unclassified").sum() == (unclassified["size"].sum() if len(unclassified) else 0)
+    main = mentions[mentions["rank"] == 0].set_index("row")["theme_id"]
+    themed = assignments[assignments["theme_id"].notna()]
+    assert (main.reindex(themed.index) == themed["theme_id"]).all()
 
 
 def test_catalog_trains_without_any_seed_words():

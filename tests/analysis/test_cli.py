@@ -63,14 +63,18 @@ def test_themes_on_the_dev_comments_gives_one_row_per_input_row(tmp_path, capsys
     given = pd.read_csv(DEV_COMMENTS, dtype=str, keep_default_na=False)
     got = pd.read_csv(out, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     assert out.read_bytes().startswith(b"\xef\xbb\xbf")  # Excel reads UTF-8 with a BOM
-    assert list(got.columns) == ["id", "theme_id", "theme_label", "score"]
+    assert list(got.columns) == ["id", "theme_id", "theme_label", "score", "mentions"]
     assert got["id"].tolist() == given["id"].tolist()
     no_comment = given["theme"] == "T00"
     assert no_comment.any()
-    assert (got.loc[no_comment, "theme_id"] == "").all()
+    assert (got.loc[no_comment, ["theme_id", "mentions"]] == "").all().all()
     assert (got.loc[~no_comment, "theme_id"] != "").mean() > 0.9
+    # The main point leads the mentions: T07:R;T01:P.
+    themed = got[got["theme_id"] != ""]
+    assert themed["mentions"].str.match(r"^(T\d\d|D\d\d):[PR](;(T\d\d|D\d\d):[PR])*$").all()
+    assert (themed["mentions"].str.split(":").str[0] == themed["theme_id"]).all()
     summary = capsys.readouterr().out
-    assert "T0" in summary and "    - " in summary
+    assert "T0" in summary and "    - " in summary and "praise" in summary
 
 
 def test_themes_writes_the_summary_to_a_file_and_takes_custom_columns(tmp_path, capsys):
