@@ -510,12 +510,16 @@ class ThemeCatalog:
         return [row for block in blocks for row in block]
 
     def _mentions_block(self, analysed):
-        # The single-label classifier, trained on main points, helps rank the main point first.
-        proba = self.classifier_.predict_proba(analysed) if analysed else np.zeros((0, len(self.codes)))
+        # The single-label classifier, trained on main points, ranks the main point first and
+        # vouches for a comment's theme when no clause reaches the mention threshold.
         columns = [list(self.classes_).index(code) if code in self.classes_ else None
                    for code in self.mention_classifier_.classes_]
-        main = np.column_stack([proba[:, c] if c is not None else np.zeros(len(analysed)) for c in columns])
-        return self.mention_classifier_.predict_mentions(analysed, main_scores=main, main_threshold=self.threshold)
+
+        def main_evidence(indices):
+            proba = self.classifier_.predict_proba([analysed[i] for i in indices])
+            return np.column_stack([proba[:, c] if c is not None else np.zeros(len(indices)) for c in columns])
+
+        return self.mention_classifier_.predict_mentions(analysed, main_evidence, main_threshold=self.threshold)
 
     @property
     def classes_(self):

@@ -22,9 +22,10 @@ from sklearn.pipeline import FeatureUnion
 
 from .clauses import segment_spans
 from .features import SeedWordCounter, Select, analyze_comments, words_and_pairs
+from .nocomment import is_no_comment_normalized
 from .word_vectors import WordVectorMean
 
-__all__ = ["MentionClassifier", "parse_labels", "format_labels", "POLARITIES", "POLARITY_CODES"]
+__all__ = ["MentionClassifier", "content_spans", "parse_labels", "format_labels", "POLARITIES", "POLARITY_CODES"]
 
 POLARITIES = ("praise", "request")
 # Polarity letters of the label format: T07:R (request), T01:P (praise), T00:N (no content).
@@ -39,10 +40,8 @@ POLARITY_C = 10.0
 MENTION_THRESHOLD = 0.35
 # Weight of the main-point classifier's probabilities when ranking a comment's mentions.
 MAIN_EVIDENCE_WEIGHT = 1.0
-# Comments put their main point first: a mention said later ranks lower by this much at the end.
-POSITION_WEIGHT = 0.0
-RANK_BY_CLAUSE = 0.0
 CHAR_WEIGHT = 1.0
+THEME_CHAR_NGRAMS = (1, 2)
 SEED_WEIGHT = 0.5
 MEANING_WEIGHT = 0.5
 
@@ -86,12 +85,26 @@ def format_labels(mentions):
     return ";".join(f"{code}:{POLARITY_LETTERS[polarity]}" if polarity else code for code, polarity in mentions)
 
 
+def content_spans(text):
+    """The segments of a normalised comment that say something (「よろしくお願いします」 does not).
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    list of (int, int)
+    """
+    return [(start, end) for start, end in segment_spans(text) if not is_no_comment_normalized(text[start:end])]
+
+
 def _features(seed_words, tokenizer):
     options = dict(sublinear_tf=True, dtype=np.float32)
     return FeatureUnion(
         [
             ("words", Select("comment", TfidfVectorizer(analyzer=words_and_pairs, **options))),
-            ("chars", Select("text", TfidfVectorizer(analyzer="char", ngram_range=(1, 3), **options))),
+            ("chars", Select("text", TfidfVectorizer(analyzer="char", ngram_range=THEME_CHAR_NGRAMS, **options))),
             ("seeds", SeedWordCounter(seed_words, weight=SEED_WEIGHT, tokenizer=tokenizer)),
             ("meaning", Select("tokens", WordVectorMean(sparse_output=True))),
         ],
@@ -172,7 +185,7 @@ class MentionClassifier(BaseEstimator):
 
         # Place each label of a multi-clause comment on the clause that says it most.
         clause_rows, clause_targets, polarity_rows, polarity_targets = [], [], [], []
-        multi = [i for i, comment in enumerate(analysed) if labels[i] and len(segment_spans(comment.text)) > 1]
+        multi = [i for i, comment in enumerate(analysed) if labels[i] and len(content_spans(comment.text)) > 1]
         segments = self._segments([analysed[i] for i in multi])
         for i, comment in enumerate(analysed):
             polarities = {p for _, p in labels[i]}
@@ -243,9 +256,9 @@ class MentionClassifier(BaseEstimator):
         weights, intercepts = themes
         return 1.0 / (1.0 + np.exp(-(np.asarray(matrix @ weights) + intercepts)))
 
-    def _segments(self, analysed):
+    def _segments(self, analysed, spans=None):
         """Segment spans and analysed segments of each comment (each distinct piece analysed once)."""
-        spans = [segment_spans(comment.text) for comment in analysed]
+        spans = spans if spans is not None else [content_spans(comment.text) for comment in analysed]
         pieces = list(dict.fromkeys(c.text[s:e].strip() for c, row in zip(analysed, spans) for s, e in row))
         done = dict(zip(pieces, analyze_comments(pieces, self.tokenizer_))) if pieces else {}
         return [(row, [done[c.text[s:e].strip()] for s, e in row]) for c, row in zip(analysed, spans)]
@@ -269,23 +282,24 @@ class MentionClassifier(BaseEstimator):
             return np.array([self.default_polarity_] * len(analysed), dtype=object)
         return self.polarity_model_.predict(self.polarity_features_.transform(list(analysed)))
 
-    def predict_mentions(self, analysed, main_scores=None, main_threshold=None):
+    def predict_mentions(self, analysed, main_evidence=None, main_threshold=0.5):
         """The mentions of each comment, main point first.
 
         Parameters
         ----------
         analysed : list of AnalysedComment
             Distinct normalised comments with content.
-        main_scores : ndarray of shape (n_comments, n_themes), optional
-            Extra evidence for the main point (e.g. a single-label
-            classifier's probabilities, columns in ``classes_`` order), added
-            to the comment's own theme probabilities when ranking.
-        main_threshold : float, optional
-            A comment whose themes all stay below ``threshold`` still gets
-            the best theme of ``main_scores`` when that reaches this value
-            (a comment with content nearly always makes some point; one of a
-            theme the catalog does not know stays out, for discovery); None:
-            never.
+        main_evidence : callable, optional
+            ``main_evidence(indices)`` -> array of shape (len(indices),
+            n_themes): extra evidence for the main point of those comments
+            (e.g. a single-label classifier's probabilities, columns in
+            ``classes_`` order), added to their theme probabilities when
+            ranking. Asked only for comments with no mention or several.
+        main_threshold : float, default=0.5
+            The best theme of the evidence becomes a mention when it reaches
+            this value (a comment with content nearly always makes some
+            point; one of a theme the catalog does not know stays out, for
+            discovery).
 
         Returns
         -------
@@ -298,35 +312,43 @@ class MentionClassifier(BaseEstimator):
         if not analysed:
             return []
         whole = self.predict_proba(analysed)
-        multi = [i for i, comment in enumerate(analysed) if len(segment_spans(comment.text)) > 1]
-        segments = dict(zip(multi, self._segments([analysed[i] for i in multi])))
-        flat = [piece for i in multi for piece in segments[i][1]]
-        piece_proba = self._predict(self.themes_, self.features_.transform(flat)) if flat else np.zeros((0, 0))
-        # Which clause carries each candidate mention, and its polarity (computed once per clause).
-        results, offset, wanted = [], 0, {}
-        plans = []
+        spans_of = [content_spans(comment.text) for comment in analysed]
+        multi = [i for i, spans in enumerate(spans_of) if len(spans) > 1]
+        segments = dict(zip(multi, self._segments([analysed[i] for i in multi], [spans_of[i] for i in multi])))
+        # Clauses repeat across comments (「ありがとうございました」, 「よろしくお願いします」): score each once.
+        distinct = {piece.text: piece for i in multi for piece in segments[i][1]}
+        row_of = {text: k for k, text in enumerate(distinct)}
+        piece_proba = (self._predict(self.themes_, self.features_.transform(list(distinct.values())))
+                       if distinct else np.zeros((0, 0)))
+        # First the themes each comment may mention; the main-point evidence is asked only for
+        # comments where it decides something: none found yet, or several to rank.
+        candidates = []
         for i, comment in enumerate(analysed):
             if i in segments:
                 spans, pieces = segments[i]
-                proba = piece_proba[offset : offset + len(pieces)]
-                offset += len(pieces)
+                proba = piece_proba[[row_of[piece.text] for piece in pieces]]
                 score = np.maximum(whole[i], proba.max(axis=0))
-            else:
-                spans, pieces, proba, score = [(0, len(comment.text))], [comment], None, whole[i]
-            ranking = RANK_BY_CLAUSE * score + (1 - RANK_BY_CLAUSE) * whole[i] + (MAIN_EVIDENCE_WEIGHT * main_scores[i] if main_scores is not None else 0.0)
-            order = np.argsort(-score)
-            chosen = [j for j in order if score[j] >= self.threshold][:MAX_MENTIONS]
-            if main_threshold is not None:
-                best = int(np.argmax(main_scores[i]))
-                if main_scores[i][best] >= main_threshold and best not in chosen:
+            else:  # one clause with content (or none): the comment speaks through it
+                spans, pieces, proba, score = spans_of[i][:1] or [(0, len(comment.text))], [comment], None, whole[i]
+            chosen = [j for j in np.argsort(-score) if score[j] >= self.threshold][:MAX_MENTIONS]
+            candidates.append((spans, pieces, proba, score, chosen))
+        undecided = [i for i, c in enumerate(candidates) if len(c[4]) != 1]
+        evidence = dict(zip(undecided, main_evidence(undecided))) if main_evidence is not None and undecided else {}
+        # Which clause carries each mention, and its polarity (computed once per clause).
+        results, wanted, plans = [], {}, []
+        for i, (spans, pieces, proba, score, chosen) in enumerate(candidates):
+            ranking = whole[i]
+            if i in evidence:
+                ranking = ranking + MAIN_EVIDENCE_WEIGHT * evidence[i]
+                best = int(np.argmax(evidence[i]))
+                if evidence[i][best] >= main_threshold and best not in chosen:
                     chosen = [best, *chosen][:MAX_MENTIONS]
             plan = []
             for j in chosen:
                 k = int(proba[:, j].argmax()) if proba is not None else 0
                 plan.append((j, float(score[j]), spans[k], pieces[k]))
                 wanted.setdefault(pieces[k].text, pieces[k])
-            length = max(len(comment.text), 1)
-            plan.sort(key=lambda p: -(ranking[p[0]] - POSITION_WEIGHT * p[2][0] / length))
+            plan.sort(key=lambda p: -ranking[p[0]])
             plans.append(plan)
         polarity_of = dict(zip(wanted, self.polarity(list(wanted.values())))) if wanted else {}
         for plan in plans:

@@ -16,7 +16,7 @@ import unicodedata
 from .text import normalize
 from .tokenizer import get_tagger
 
-__all__ = ["is_no_comment", "NO_CONTENT_LEMMAS"]
+__all__ = ["is_no_comment", "is_no_comment_normalized", "NO_CONTENT_LEMMAS"]
 
 # Longer answers always say something; skips the tagger for most comments.
 MAX_NO_COMMENT_LENGTH = 30
@@ -78,7 +78,8 @@ def _strip_marks(text):
 
 
 @functools.lru_cache(maxsize=65536)
-def _is_no_comment_normalized(text):
+def is_no_comment_normalized(text):
+    """:func:`is_no_comment` of a text :func:`analysis.text.normalize` already returned."""
     core = _strip_marks(text).lower()
     if core in FOREIGN_NO_COMMENT:
         return True
@@ -115,4 +116,4 @@ def is_no_comment(text):
     >>> is_no_comment("とくにありません😊"), is_no_comment("駐輪場が少ない")
     (True, False)
     """
-    return _is_no_comment_normalized(normalize(text))
+    return is_no_comment_normalized(normalize(text))

@@ -133,12 +133,12 @@ def _child(n, n_jobs):
         [w.surface for w in tagger(text)]
     bare = time.perf_counter() - start
     start = time.perf_counter()
-    assignments, themes = assign_themes(texts, random_state=0, n_jobs=n_jobs)
+    assignments, themes, mentions = assign_themes(texts, random_state=0, n_jobs=n_jobs)
     elapsed = time.perf_counter() - start
     peak_mb = _peak_rss_mb()
     print(json.dumps({
         "n": n, "distinct": len(set(texts)), "bare": bare, "end_to_end": elapsed, "peak_mb": peak_mb,
-        "sources": assignments["source"].value_counts().to_dict(), "n_discovered": int((themes["source"] == "discovery").sum()),
+        "sources": assignments["source"].value_counts().to_dict(), "mentions": len(mentions), "n_discovered": int((themes["source"] == "discovery").sum()),
     }))
 
 

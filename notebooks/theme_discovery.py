@@ -135,10 +135,11 @@ plt.show()
 
 # %%
 catalog = ThemeCatalog.load(catalog_path) if catalog_path else ThemeCatalog.load()
-result, themes = assign_themes(comments, catalog=catalog, n_themes=n_themes, random_state=seed)
+result, themes, theme_mentions = assign_themes(comments, catalog=catalog, n_themes=n_themes, random_state=seed)
 assignments = pd.concat([responses.drop(columns="comment").reset_index(drop=True), result], axis=1)
 assignments["respondent_group"] = assignments["respondent_group"].map(RESPONDENT_GROUP.label_of).fillna("（無回答）")
-print(f"catalog {catalog.version}: {len(themes)} themes; answers by source:")
+print(f"catalog {catalog.version}: {len(themes)} themes (未分類 included), {len(theme_mentions)} mentions; "
+      "answers by source:")
 assignments["source"].value_counts()
 
 # %%
@@ -155,12 +156,12 @@ plt.show()
 # ### 代表的なコメント (representative comments)
 
 # %%
-representatives = (themes.explode("representatives").dropna(subset=["representatives"])
-                   .groupby("theme_id", sort=False).head(n_representatives))
+# Representatives are input rows (the comments that make the theme's point most clearly).
 for theme in themes.itertuples():
-    lines = [f"- {shown(text)}" for text in
-             representatives.loc[representatives["theme_id"] == theme.theme_id, "representatives"]]
-    display(Markdown(f"**{theme.theme_id} {theme.label}** ({theme.size}件, {theme.source})\n\n" + "\n".join(lines)))
+    lines = [f"- {shown(comments[row])}" for row in theme.representatives[:n_representatives]]
+    split = "" if theme.source == "unclassified" else f", 評価 {theme.praise}件 / 要望 {theme.request}件"
+    display(Markdown(f"**{theme.theme_id or ''} {theme.label}** ({theme.size}件{split}, {theme.source})\n\n"
+                     + "\n".join(lines)))
 
 # %% [markdown]
 # ## 施設・利用者の区分によるテーマの違い (themes by facility and respondent group)
@@ -261,5 +262,5 @@ pd.DataFrame([{"code": t["code"], "name": t["name"], "examples": len(t.get("exam
               for t in edited.themes])
 
 # %%
-check, check_themes = assign_themes(comments, catalog=edited, n_themes=n_themes, random_state=seed)
-check_themes[["theme_id", "label", "source", "size"]]
+check, check_themes, _ = assign_themes(comments, catalog=edited, n_themes=n_themes, random_state=seed)
+check_themes[["theme_id", "label", "source", "size", "praise", "request"]]
