@@ -40,6 +40,8 @@ NO_CONTENT_LEMMAS = frozenset(
         # 満足です, よかったです, 今のところ不満はないです, すみません
         "有り難う", "有り難い", "御", "世話", "感謝", "満足", "不満", "良い", "現状", "何時", "本当",
         "色々", "済む",
+        # よろしくお願いします
+        "宜しく", "宜しい", "願い", "願う", "致す",
     ]
 )
 # "Nothing to add" in the other languages visitors write in (after lower-casing, without marks).

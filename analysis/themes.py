@@ -164,6 +164,41 @@ def _agreement(partitions):
     return float(np.mean([adjusted_rand(a, b) for a, b in pairs]))
 
 
+# A label is a phrase a reader takes in at a glance.
+MAX_LABEL_LENGTH = 24
+_TRAILING_MARKS = "。、,.!?！？…・ー〜~ "
+
+
+def central_phrase(texts, words):
+    """The shortest clause of the most central comments that holds the most distinctive words.
+
+    Parameters
+    ----------
+    texts : list of str
+        Normalised comments, most central first.
+    words : list of str
+        The theme's distinctive tokens (lemmas), most distinctive first.
+
+    Returns
+    -------
+    str
+        For example 「相談員をもっと配置してほしい」; ``""`` when no clause fits.
+    """
+    from .mentions import content_spans
+
+    best, best_key = "", None
+    for rank, text in enumerate(texts):
+        for start, end in content_spans(text):
+            phrase = text[start:end].strip().rstrip(_TRAILING_MARKS).lstrip(_TRAILING_MARKS)
+            if not phrase or len(phrase) > MAX_LABEL_LENGTH:
+                continue
+            hits = sum(word in phrase for word in words)
+            key = (-hits, rank, len(phrase))
+            if best_key is None or key < best_key:
+                best, best_key = phrase, key
+    return best
+
+
 class ThemeDiscovery(ClusterMixin, BaseEstimator):
     """Group free comments into themes without labels.
 
@@ -404,6 +439,7 @@ class ThemeDiscovery(ClusterMixin, BaseEstimator):
         return labels, scores
 
     def _describe(self, texts, normalized, unique, tokens, labels, scores, counts):
+        # Labels are the theme's most telling short phrase, read as people wrote it.
         first_raw = {}
         for raw, norm in zip(texts, normalized):
             first_raw.setdefault(norm, raw)
@@ -419,7 +455,7 @@ class ThemeDiscovery(ClusterMixin, BaseEstimator):
             rows.append(
                 {
                     "theme": int(theme),
-                    "label": "・".join(shown) if shown else f"テーマ{theme + 1}",
+                    "label": central_phrase([unique[i] for i in best], top) or "・".join(shown) or f"テーマ{theme + 1}",
                     "size": int(sum(counts[unique[i]] for i in members)),
                     "top_words": shown,
                     "representatives": [first_raw[unique[i]] for i in best],

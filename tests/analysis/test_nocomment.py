@@ -21,7 +21,7 @@ def test_no_comment_variants_are_detected(text):
     "text",
     ["ありがとうございました", "満足です", "お世話になりました", "いつもありがとうございます", "よかったです",
      "今のところ不満はないです", "うーん、特にないですね", "思いつきません。すみません", "ﾄｸﾆﾅｼ", "トクニナシ",
-     "Nothing in particular.", "没有。", "Không có gì.", "Nada a declarar.", "없습니다"],
+     "Nothing in particular.", "没有。", "Không có gì.", "Nada a declarar.", "없습니다", "よろしくお願いいたします"],
 )
 def test_thanks_and_foreign_nothing_are_no_comment(text):
     assert is_no_comment(text)
@@ -32,7 +32,7 @@ def test_thanks_and_foreign_nothing_are_no_comment(text):
     ["駐輪場が少ない", "しごとがすくない", "スタッフ足りてない", "検索機の台数が少ない", "混みすぎ",
      "決まりました！！！", "遠い", "履歴書の書き方", "書類の記載が難しい",
      "ありがとうございました。駐車場が狭いです", "職員の対応に満足です", "Thank you, the staff were kind",
-     "ナガイ", "Too few computers"],
+     "ナガイ", "Too few computers", "相談員の増員をお願いします"],
 )
 def test_short_real_comments_are_not_no_comment(text):
     assert not is_no_comment(text)

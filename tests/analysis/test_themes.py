@@ -68,3 +68,17 @@ def test_adjusted_rand_matches_sklearn():
         assert adjusted_rand(a, a) == pytest.approx(1.0)
     single = np.zeros(10, dtype=int)
     assert adjusted_rand(single, single) == adjusted_rand_score(single, single) == 1.0
+
+
+def test_a_discovered_theme_is_labelled_with_its_most_telling_short_phrase():
+    from analysis.themes import central_phrase
+
+    texts = ["相談員をもっと配置してほしいです。よろしくお願いします", "職員を増やしてください"]
+    assert central_phrase(texts, ["相談員", "配置"]) == "相談員をもっと配置してほしいです"
+    assert central_phrase(["あ" * 40], ["あ"]) == ""  # too long to read at a glance
+
+
+def test_discovered_labels_are_phrases_not_keyword_lists(fitted_discovery):
+    labels = fitted_discovery.themes_["label"]
+    assert (~labels.str.contains("・")).mean() >= 0.8
+    assert (labels.str.len() <= 24).all()
