@@ -6,7 +6,10 @@ comment is split into clauses (:mod:`analysis.clauses`); a one-vs-rest
 theme model scores the whole comment and each clause, and a theme is
 mentioned when either score reaches the threshold; the clause that scores
 the theme highest is the mention's span, and a polarity model reads that
-clause alone, so the praise before 「ただ」 does not colour the request after it.
+clause (and, with a smaller share, the whole comment for its tone), so the
+praise before 「ただ」 does not colour the request after it. Polarity features
+are character n-grams, word vectors and a negation-aware sentiment lexicon
+(:mod:`analysis.polarity_lexicon`).
 
 Training data are comments with label lists (``T07:R;T01:P``, main point
 first). Single-label data (a theme and no polarity) teach the theme model
@@ -23,6 +26,7 @@ from sklearn.pipeline import FeatureUnion
 from .clauses import segment_spans
 from .features import SeedWordCounter, Select, analyze_comments, words_and_pairs
 from .nocomment import is_no_comment_normalized
+from .polarity_lexicon import PolarityLexicon
 from .word_vectors import WordVectorMean
 
 __all__ = ["MentionClassifier", "content_spans", "parse_labels", "format_labels", "POLARITIES", "POLARITY_CODES"]
@@ -44,6 +48,11 @@ CHAR_WEIGHT = 1.0
 THEME_CHAR_NGRAMS = (1, 2)
 SEED_WEIGHT = 0.5
 MEANING_WEIGHT = 0.5
+# Scale of the polarity lexicon's columns (see analysis.polarity_lexicon).
+LEXICON_WEIGHT = 2.0
+# A mention's request probability mixes its span's with the whole comment's by this share:
+# the span says the point, the comment its tone (「検索機は空いてたけど、相談窓口は1時間待ち」).
+POLARITY_CONTEXT = 0.25
 
 
 def parse_labels(value):
@@ -120,6 +129,7 @@ def _polarity_features():
         [
             ("chars", Select("text", TfidfVectorizer(analyzer="char", ngram_range=(1, 3), **options))),
             ("meaning", Select("tokens", WordVectorMean(sparse_output=True))),
+            ("lexicon", PolarityLexicon(weight=LEXICON_WEIGHT)),
         ],
         transformer_weights={"meaning": MEANING_WEIGHT},
     )
@@ -223,7 +233,7 @@ class MentionClassifier(BaseEstimator):
             self.default_polarity_ = polarity_targets[0] if polarity_targets else "praise"
         else:
             self.polarity_features_ = _polarity_features().fit(polarity_rows)
-            self.polarity_model_ = LogisticRegression(C=self.polarity_C, solver="liblinear").fit(
+            self.polarity_model_ = LogisticRegression(C=self.polarity_C, solver="liblinear", dual=True, max_iter=1000).fit(
                 self.polarity_features_.transform(polarity_rows), polarity_targets
             )
             self.default_polarity_ = None
@@ -281,6 +291,10 @@ class MentionClassifier(BaseEstimator):
         if self.polarity_model_ is None:
             return np.array([self.default_polarity_] * len(analysed), dtype=object)
         return self.polarity_model_.predict(self.polarity_features_.transform(list(analysed)))
+
+    def _request_proba(self, analysed):
+        column = list(self.polarity_model_.classes_).index("request")
+        return self.polarity_model_.predict_proba(self.polarity_features_.transform(list(analysed)))[:, column]
 
     def predict_mentions(self, analysed, main_evidence=None, main_threshold=0.5):
         """The mentions of each comment, main point first.
@@ -350,8 +364,19 @@ class MentionClassifier(BaseEstimator):
                 wanted.setdefault(pieces[k].text, pieces[k])
             plan.sort(key=lambda p: -ranking[p[0]])
             plans.append(plan)
-        polarity_of = dict(zip(wanted, self.polarity(list(wanted.values())))) if wanted else {}
-        for plan in plans:
-            results.append([(str(self.classes_[j]), str(polarity_of[piece.text]), score, start, end)
-                            for j, score, (start, end), piece in plan])
+        if self.polarity_model_ is None:
+            for plan in plans:
+                results.append([(str(self.classes_[j]), self.default_polarity_, score, start, end)
+                                for j, score, (start, end), piece in plan])
+            return results
+        for i in range(len(analysed)):
+            if plans[i]:
+                wanted.setdefault(analysed[i].text, analysed[i])  # most are one clause: already there
+        request_of = dict(zip(wanted, self._request_proba(list(wanted.values())))) if wanted else {}
+        for comment, plan in zip(analysed, plans):
+            row = []
+            for j, score, (start, end), piece in plan:
+                p = (1 - POLARITY_CONTEXT) * request_of[piece.text] + POLARITY_CONTEXT * request_of[comment.text]
+                row.append((str(self.classes_[j]), "request" if p >= 0.5 else "praise", score, start, end))
+            results.append(row)
         return results
