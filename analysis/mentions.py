@@ -44,6 +44,10 @@ POLARITY_C = 10.0
 MENTION_THRESHOLD = 0.35
 # Weight of the main-point classifier's probabilities when ranking a comment's mentions.
 MAIN_EVIDENCE_WEIGHT = 1.0
+# A comment with content nearly always makes some point: when neither model reaches its
+# threshold, the mention model's best theme is still the main point from this score on
+# (below it the comment stays out, for discovery).
+MAIN_POINT_FLOOR = 0.15
 CHAR_WEIGHT = 1.0
 THEME_CHAR_NGRAMS = (1, 2)
 SEED_WEIGHT = 0.5
@@ -357,6 +361,8 @@ class MentionClassifier(BaseEstimator):
                 best = int(np.argmax(evidence[i]))
                 if evidence[i][best] >= main_threshold and best not in chosen:
                     chosen = [best, *chosen][:MAX_MENTIONS]
+            if not chosen and score.max() >= MAIN_POINT_FLOOR:
+                chosen = [int(np.argmax(score))]
             plan = []
             for j in chosen:
                 k = int(proba[:, j].argmax()) if proba is not None else 0
