@@ -213,7 +213,7 @@ def overview_workbook(data: queries.Overview) -> Workbook:
         sheet = workbook.create_sheet(_sheet_title(row.facility.name, used))
         title = _cell(sheet, 1, 1, f"{row.facility.name}（{fiscal_year_label(data.fiscal_year)}）")
         title.font = Font(bold=True, size=13)
-        _cell(sheet, 2, 1, f"施設コード {row.facility.code}／{row.facility.prefecture} {row.facility.municipality}")
+        _cell(sheet, 2, 1, f"施設コード {row.facility.code}／{row.facility.place_label}")
         values = []
         for month in row.months:
             c = month["counts"]
