@@ -137,7 +137,8 @@ def comment_filters(fiscal_year: int) -> queries.CommentFilters:
         rating = None
     text = (request.args.get("q") or "").strip()[:SEARCH_MAX_LENGTH] or None
     page = int_arg("page") or 1
-    return queries.CommentFilters(theme=theme, month=month, rating=rating, text=text, page=max(page, 1))
+    return queries.CommentFilters(theme=theme, month=month, rating=rating, text=text, page=max(page, 1),
+                                  with_no_comment=request.args.get("all") == "1")
 
 
 def facility_report(facility, fiscal_year: int) -> dict:
@@ -232,6 +233,20 @@ def export_responses_csv(code: str):
     fiscal_year = fiscal_year_arg()
     record("report.export", f"{facility.code} responses.csv fy={fiscal_year}")
     return exports.responses_csv_response(facility, fiscal_year)
+
+
+@bp.get("/<code>/comments.csv")
+@login_required
+def export_comments_csv(code: str):
+    """The comments the list shows for these filters (every page), masked."""
+    facility = facility_or_404(code)
+    fiscal_year = fiscal_year_arg()
+    filters = comment_filters(fiscal_year)
+    run = queries.latest_run(queries.db.engine)
+    run_id = run["id"] if run else None
+    labels = queries.theme_labels(run_id) if run_id else {}
+    record("report.export", f"{facility.code} comments.csv fy={fiscal_year}")
+    return exports.comments_csv_response(facility, fiscal_year, filters, run_id, labels)
 
 
 @bp.get("/<code>/report.pdf")

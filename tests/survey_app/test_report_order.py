@@ -113,3 +113,55 @@ def test_targets_page_uses_the_reports_names(admin_client, known_data):
     assert prefectures == sorted(prefectures, key=prefecture_code) and prefectures[0] == "北海道"
     response = admin_client.get(f"/admin/targets/open?facility_code={FACILITY_CODE}&fy=2013")
     assert response.headers["Location"].endswith(f"/admin/targets/{FACILITY_CODE}/2013")
+
+
+def add_no_comment_answer(app, run_id: int) -> None:
+    import hashlib
+    import uuid
+    from datetime import datetime
+
+    from survey_app.models import Response, ResponseTheme
+    with app.app_context():
+        facility = db.session.scalar(db.select(Facility).where(Facility.code == FACILITY_CODE))
+        moment = datetime(2024, 6, 20, 3, 0)
+        response = Response(client_uuid=str(uuid.uuid4()), facility_id=facility.id, form_version=1,
+                            source="api", submitted_at=moment, received_at=moment, fiscal_year=FISCAL_YEAR,
+                            satisfaction=1, establishment=1, services=[], comment="特になし",
+                            content_hash=hashlib.sha256(b"no-comment").hexdigest())
+        db.session.add(response)
+        db.session.flush()
+        db.session.add(ResponseTheme(run_id=run_id, response_id=response.id, theme_code=None,
+                                     source="no_comment"))
+        db.session.commit()
+
+
+def test_comment_list_hides_no_comment_answers_unless_asked(app, manager_client, known_data):
+    add_no_comment_answer(app, known_data["run_id"])
+    url = f"/reports/{FACILITY_CODE}?fy={FISCAL_YEAR}"
+    html = page(manager_client, url)
+    total = int(re.search(r'id="comment-count" data-total="(\d+)"', html).group(1))
+    assert total == known_data["a_comments"] and ">特になし</p>" not in html
+    assert 'id="filter-all" name="all" type="checkbox" value="1">' in html
+    shown = page(manager_client, url + "&all=1")
+    assert int(re.search(r'id="comment-count" data-total="(\d+)"', shown).group(1)) == total + 1
+    assert ">特になし</p>" in shown and 'value="1" checked' in shown
+
+
+@pytest.mark.parametrize("filters", ["", "&month=2024-06", "&q=待ち時間", "&all=1", "&theme=T04&rating=1"])
+def test_comment_export_is_exactly_the_filtered_masked_list(app, manager_client, known_data, filters):
+    from survey_app.reports import queries
+    add_no_comment_answer(app, known_data["run_id"])
+    url = f"/reports/{FACILITY_CODE}?fy={FISCAL_YEAR}{filters}"
+    html = page(manager_client, url)
+    export = re.search(r'href="([^"]*/comments\.csv[^"]*)"', html).group(1).replace("&amp;", "&")
+    response = manager_client.get(export)
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))[1:]
+    listed = {int(i) for i in re.findall(r'<li class="comment" data-response="(\d+)">', html)}
+    total = int(re.search(r'id="comment-count" data-total="(\d+)"', html).group(1))
+    assert len(rows) == total
+    if total <= queries.COMMENTS_PER_PAGE:
+        assert {int(row[0]) for row in rows} == listed
+    texts = " ".join(row[-1] for row in rows)
+    assert "佐藤" not in texts and "090-1234-5678" not in texts
+    assert ("特になし" in texts) == (filters == "&all=1")
