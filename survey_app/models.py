@@ -33,6 +33,13 @@ class Facility(db.Model):
     def operator_kind_label(self) -> str:
         return OPERATOR_KINDS.get(self.operator_kind, self.operator_kind)
 
+    @property
+    def place_label(self) -> str:
+        """「埼玉県・川口市」, or just 「青森県」 when the prefecture itself runs the facility."""
+        if not self.municipality or self.municipality == self.prefecture:
+            return self.prefecture
+        return f"{self.prefecture}・{self.municipality}"
+
 
 class Device(db.Model):
     """A tablet enrolled for one facility; only enrolled devices may submit responses."""

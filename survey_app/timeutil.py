@@ -32,10 +32,18 @@ def fiscal_year_of_utc(moment_utc: datetime) -> int:
     return fiscal_year_of(to_tokyo(moment_utc).date())
 
 
+def era_year(number: int) -> str:
+    """Year of an era as written in Japanese: 元 for the first year (令和元年度, not 令和1年度)."""
+    return "元" if number == 1 else str(number)
+
+
 def fiscal_year_label(fiscal_year: int) -> str:
-    """Return e.g. '2012年度（平成24年度）' for years in the Heisei era, else '2025年度'."""
+    """Return e.g. '2012年度（平成24年度）', '2019年度（令和元年度）'; '1988年度' before Heisei.
+
+    The one formatter of fiscal years: pages, exports and the PDF all call it.
+    """
     if 1989 <= fiscal_year <= 2018:
-        return f"{fiscal_year}年度（平成{fiscal_year - 1988}年度）"
+        return f"{fiscal_year}年度（平成{era_year(fiscal_year - 1988)}年度）"
     if fiscal_year >= 2019:
-        return f"{fiscal_year}年度（令和{fiscal_year - 2018}年度）"
+        return f"{fiscal_year}年度（令和{era_year(fiscal_year - 2018)}年度）"
     return f"{fiscal_year}年度"

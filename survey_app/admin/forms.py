@@ -10,6 +10,7 @@ from ..auth.accounts import USERNAME_PATTERN, find_user, normalize_username
 from ..auth.forms import NewPasswordMixin, new_password_fields
 from ..extensions import db
 from ..models import ROLES, Facility
+from ..prefectures import facility_key
 
 
 class CheckboxListField(SelectMultipleField):
@@ -19,7 +20,7 @@ class CheckboxListField(SelectMultipleField):
 
 def facility_choices() -> list[SelectChoice]:
     """Return a choice (code, 「都道府県 施設名」) for every facility, by prefecture and code."""
-    facilities = db.session.scalars(select(Facility).order_by(Facility.prefecture, Facility.code))
+    facilities = sorted(db.session.scalars(select(Facility)), key=facility_key)
     return [SelectChoice(f.code, f"{f.prefecture}　{f.name}") for f in facilities]
 
 

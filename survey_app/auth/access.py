@@ -22,6 +22,7 @@ from werkzeug.local import LocalProxy
 
 from ..extensions import db
 from ..models import ROLES, Facility, User
+from ..prefectures import facility_key
 
 SESSION_KEYS = ("auth_user_id", "auth_version", "auth_login_at", "auth_last_seen")
 # Refresh auth_last_seen at most this often, so that not every response rewrites the cookie.
@@ -256,7 +257,7 @@ def accessible_facilities(user=None) -> list[Facility]:
     model = _model(current_user._get_current_object() if user is None else user)
     if model is None or model.disabled_at is not None:
         return []
-    query = select(Facility).order_by(Facility.prefecture, Facility.code)
+    query = select(Facility)
     if model.role == "manager":
         ids = [f.id for f in model.facilities]
         if not ids:
@@ -264,7 +265,7 @@ def accessible_facilities(user=None) -> list[Facility]:
         query = query.where(Facility.id.in_(ids))
     elif model.role not in ROLES_SEEING_ALL_FACILITIES:
         return []
-    return list(db.session.scalars(query))
+    return sorted(db.session.scalars(query), key=facility_key)
 
 
 def facility_or_404(code: str) -> Facility:

@@ -9,6 +9,7 @@ from sqlalchemy import func, select, update
 
 from ..extensions import db
 from ..models import ROLES, Facility, User
+from ..prefectures import facility_key
 from ..timeutil import utcnow
 from .passwords import check_password_policy, hash_password
 
@@ -41,7 +42,7 @@ def facilities_for_codes(codes: list[str]) -> list[Facility]:
     if unknown:
         raise AccountError(f"unknown facility code(s): {', '.join(unknown)}",
                            f"施設コードが見つかりません: {', '.join(unknown)}")
-    return sorted(found, key=lambda f: (f.prefecture, f.code))
+    return sorted(found, key=facility_key)
 
 
 def check_role_and_facilities(role: str, facilities: list[Facility]) -> None:

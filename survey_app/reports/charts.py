@@ -19,11 +19,42 @@ INK = "#1b1b1b"
 MUTED = "#4a4f55"
 GRID = "#d3d8de"
 ACCENT = "#0b5394"
-ACCENT_LIGHT = "#9fc5e8"
+BACKGROUND = "#ffffff"  # the charts' figure and table cells (--color-surface)
+# Bars and bands need 3:1 against the background (WCAG 1.4.11, non-text contrast).
+ACCENT_LIGHT = "#5b8fc7"  # 3.4:1
+BAR_NEUTRAL = "#808b96"  # 3.5:1, the overview's small count bars
 TARGET = "#8a4b00"
-# 満足 … 不満 (and そう思う … 思わない): two blues, an orange and a dark red; each colour
-# differs in lightness too, and every segment is also named in the legend and the table.
-ANSWER_COLOURS = ("#0b5394", "#6fa8dc", "#e69138", "#990000")
+# 満足 … 不満 (and そう思う … 思わない): two blues, an orange and a dark red, each at least
+# 3:1 on white; every segment is also named in the legend and the table.
+ANSWER_COLOURS = ("#0b5394", "#5b8fc7", "#c76e00", "#990000")
+
+
+def _luminance(colour: str) -> float:
+    channels = [int(colour.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast_ratio(first: str, second: str) -> float:
+    """WCAG contrast ratio of two "#rrggbb" colours (1 to 21)."""
+    high, low = sorted((_luminance(first), _luminance(second)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def _text_on(colour: str) -> str:
+    """White or ink, whichever reads better on `colour`."""
+    return "#ffffff" if contrast_ratio("#ffffff", colour) >= contrast_ratio(INK, colour) else INK
+
+
+def count_ticks(max_value: float, steps: int = 4) -> list[int]:
+    """Round ticks from 0 covering `max_value`: 0/10/20/30, 0/250/500…, never 0/6/12."""
+    if max_value <= steps:
+        return list(range(0, steps + 1))
+    raw = max_value / steps
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    step = int(step) if step >= 1 else 1
+    return [step * i for i in range(math.ceil(max_value / step) + 1)]
 
 _ids = itertools.count(1)
 
@@ -156,7 +187,8 @@ def trend_chart(months: Sequence[dict], *, title: str, width: int = 720, height:
     count = max(len(months), 1)
     slot = (right - left) / count
     max_n = max([m["n"] for m in months] + [1])
-    n_top = _nice_ceiling(max_n)
+    n_ticks = count_ticks(max_n)
+    n_top = n_ticks[-1]
     floor = axis_floor([m.get("low") for m in months])
 
     def y_n(value: float) -> float:
@@ -166,19 +198,21 @@ def trend_chart(months: Sequence[dict], *, title: str, width: int = 720, height:
         return bottom - (bottom - top) * (min(max(value, floor), 1.0) - floor) / (1.0 - floor)
 
     body = []
-    for step in range(5):
-        value = n_top * step / 4
+    for value in n_ticks:
         y = y_n(value)
         body.append(f'<line x1="{left}" y1="{_num(y)}" x2="{right}" y2="{_num(y)}" stroke="{GRID}" stroke-width="1"/>')
         body.append(_text(left - 6, y + 4, f"{int(value):,}", 11, "end", MUTED))
     for step in range(int(round((1.0 - floor) * 10)) + 1):
-        rate_value = floor + step / 10
+        rate_value = round(floor + step / 10, 1)
+        is_target = rate_value == TARGET_RATE
         body.append(f'<line x1="{right}" y1="{_num(y_rate(rate_value))}" x2="{right + 4}" '
                     f'y2="{_num(y_rate(rate_value))}" stroke="{ACCENT}" stroke-width="1"/>')
-        body.append(_text(right + 7, y_rate(rate_value) + 4, percent(rate_value, 0), 11, "start", ACCENT))
+        body.append(_text(right + 7, y_rate(rate_value) + 4, percent(rate_value, 0), 11, "start",
+                          TARGET if is_target else ACCENT, "bold" if is_target else "normal"))
     body.append(f'<line x1="{right}" y1="{top}" x2="{right}" y2="{bottom}" stroke="{ACCENT}" stroke-width="1"/>')
-    body.append(f'<line x1="{left}" y1="{_num(y_rate(TARGET_RATE))}" x2="{right}" '
-                f'y2="{_num(y_rate(TARGET_RATE))}" stroke="{TARGET}" stroke-width="1.5" stroke-dasharray="4 3"/>')
+    # The 90% mark sits on the rate axis only: a line across the plot would read as a count.
+    body.append(f'<line class="target-line" x1="{right - 14}" y1="{_num(y_rate(TARGET_RATE))}" x2="{right}" '
+                f'y2="{_num(y_rate(TARGET_RATE))}" stroke="{TARGET}" stroke-width="2.5"/>')
     points, parts = [], []
     for index, month in enumerate(months):
         cx = left + slot * index + slot / 2
@@ -204,7 +238,7 @@ def trend_chart(months: Sequence[dict], *, title: str, width: int = 720, height:
                         f'stroke="#fff" stroke-width="1.5"/>')
     body.append(_text(left, height - 6, "■ 回答数（左軸）", 11, "start", "#3d85c6"))
     body.append(_text(left + 130, height - 6, "● 満足度（右軸）", 11, "start", ACCENT))
-    body.append(_text(left + 260, height - 6, "--- 目安 90%", 11, "start", TARGET))
+    body.append(_text(left + 260, height - 6, "― 目安 90%（右軸）", 11, "start", TARGET))
     desc = "棒は月ごとの回答数、線は満足度（回答10件未満の月は表示しません）。" + "／".join(parts)
     return _svg(width, height, title, desc, body, "chart--trend")
 
@@ -222,16 +256,6 @@ def _runs(points):
         yield run
 
 
-def _nice_ceiling(value: float) -> float:
-    if value <= 4:
-        return 4
-    magnitude = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
-        if step * magnitude >= value:
-            return step * magnitude
-    return 10 * magnitude
-
-
 def sparkline(months: Sequence[dict], *, name: str = "", width: int = 132, height: int = 30) -> Markup:
     """A small monthly picture for the overview table: bars of responses, line of satisfaction."""
     count = max(len(months), 1)
@@ -244,7 +268,7 @@ def sparkline(months: Sequence[dict], *, name: str = "", width: int = 132, heigh
         bar = (height - 4) * month["n"] / max_n
         if month["n"]:
             body.append(f'<rect x="{_num(cx - slot * 0.32)}" y="{_num(height - bar)}" '
-                        f'width="{_num(slot * 0.64)}" height="{_num(bar)}" fill="{GRID}"/>')
+                        f'width="{_num(slot * 0.64)}" height="{_num(bar)}" fill="{BAR_NEUTRAL}"/>')
         rate = month.get("rate")
         if rate is None or math.isnan(rate):
             points.append(None)
@@ -327,7 +351,7 @@ def distribution_bars(satisfaction: dict, establishment: dict, *, width: int = 7
                 body.append(f'<rect x="{_num(x)}" y="{y}" width="{_num(segment)}" height="{bar_height}" '
                             f'fill="{colour}"/>')
                 if segment > 44:
-                    text_fill = "#ffffff" if colour in ("#0b5394", "#990000") else INK
+                    text_fill = _text_on(colour)
                     body.append(_text(x + segment / 2, y + 18, percent(share, 0), 12, "middle", text_fill, "bold"))
             x += segment
             body.append(f'<rect x="{_num(legend_x)}" y="{y + bar_height + 7}" width="10" height="10" fill="{colour}"/>')
@@ -336,7 +360,8 @@ def distribution_bars(satisfaction: dict, establishment: dict, *, width: int = 7
             legend_x += 14 + 13 * len(legend) * 0.85 + 12
             described.append(f"{choice.label}{value:,}件（{percent(share)}）")
         if not total:
-            body.append(f'<rect x="{left}" y="{y}" width="{right - left}" height="{bar_height}" fill="{GRID}"/>')
+            body.append(f'<rect x="{left}" y="{y}" width="{right - left}" height="{bar_height}" '
+                        f'fill="none" stroke="{GRID}"/>')
             body.append(_text((left + right) / 2, y + 18, "回答なし", 12, "middle", MUTED))
         parts.append(f"{label}: " + "、".join(described))
     return _svg(width, height, "回答の分布（満足度・施設ができてよかったか）", "／".join(parts), body,

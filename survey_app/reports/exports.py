@@ -131,6 +131,26 @@ def response_values(facility, row) -> list:
     ]
 
 
+COMMENT_HEADERS = ("回答ID", "回答日時（日本時間）", "満足度", "支援対象者", "テーマ",
+                   "ご意見・ご要望（個人情報は伏せ字）")
+
+
+def comments_csv_response(facility, fiscal_year: int, filters, run_id, theme_labels: dict) -> Response:
+    """Exactly the comments the filtered list shows (all its pages), masked, newest first."""
+
+    def generate():
+        yield BOM + _csv_line(COMMENT_HEADERS)
+        for row, theme_code in queries.iter_comments(facility, fiscal_year, filters, run_id):
+            yield _csv_line([
+                row.id, to_tokyo(row.submitted_at).strftime("%Y-%m-%d %H:%M"),
+                SATISFACTION.label_of(row.satisfaction) or "",
+                GROUP_LABELS.get(row.respondent_group, "") if row.respondent_group else "",
+                theme_labels.get(theme_code, theme_code or ""), mask_personal_data(row.comment)])
+
+    return Response(stream_with_context(generate()), mimetype="text/csv; charset=utf-8",
+                    headers=_attachment(f"{facility.code}_comments_{fiscal_year}.csv"))
+
+
 def responses_csv_response(facility, fiscal_year: int) -> Response:
     """Stream every response of a facility and year, a batch of rows per query."""
 
@@ -213,7 +233,7 @@ def overview_workbook(data: queries.Overview) -> Workbook:
         sheet = workbook.create_sheet(_sheet_title(row.facility.name, used))
         title = _cell(sheet, 1, 1, f"{row.facility.name}（{fiscal_year_label(data.fiscal_year)}）")
         title.font = Font(bold=True, size=13)
-        _cell(sheet, 2, 1, f"施設コード {row.facility.code}／{row.facility.prefecture} {row.facility.municipality}")
+        _cell(sheet, 2, 1, f"施設コード {row.facility.code}／{row.facility.place_label}")
         values = []
         for month in row.months:
             c = month["counts"]

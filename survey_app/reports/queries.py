@@ -411,10 +411,12 @@ class CommentFilters:
     rating: int | None = None
     text: str | None = None
     page: int = 1
+    # 「特になし」 and the like (the run's no-comment answers) are left out unless asked for.
+    with_no_comment: bool = False
 
     def query_args(self, **changes) -> dict:
         values = {"theme": self.theme, "month": self.month, "rating": self.rating,
-                  "q": self.text, "page": self.page}
+                  "q": self.text, "all": 1 if self.with_no_comment else None, "page": self.page}
         values.update(changes)
         return {key: value for key, value in values.items()
                 if value not in (None, "") and not (key == "page" and value == 1)}
@@ -446,6 +448,9 @@ def comment_statement(facility: Facility, fiscal_year: int, filters: CommentFilt
     )
     if filters.theme and run_id is not None:
         statement = statement.where(ResponseTheme.theme_code == filters.theme)
+    if not filters.with_no_comment and run_id is not None:
+        statement = statement.where(sa.or_(ResponseTheme.source.is_(None),
+                                           ResponseTheme.source != "no_comment"))
     if filters.month:
         start, end = month_bounds_utc(filters.month)
         statement = statement.where(Response.submitted_at >= start, Response.submitted_at < end)
@@ -471,6 +476,20 @@ def search_comments(facility: Facility, fiscal_year: int, filters: CommentFilter
         .limit(per_page).offset((page - 1) * per_page)).all()
     return CommentPage(items=[(response, code) for response, code in rows], total=total,
                        page=page, pages=pages, per_page=per_page)
+
+
+def iter_comments(facility: Facility, fiscal_year: int, filters: CommentFilters,
+                  run_id: int | None, batch: int = 1000):
+    """Yield every (Response, theme_code) the comment filters match, newest first, in batches."""
+    statement = (comment_statement(facility, fiscal_year, filters, run_id)
+                 .order_by(Response.submitted_at.desc(), Response.id.desc()))
+    offset = 0
+    while True:
+        rows = db.session.execute(statement.limit(batch).offset(offset)).all()
+        yield from rows
+        if len(rows) < batch:
+            return
+        offset += batch
 
 
 def iter_responses(facility: Facility, fiscal_year: int, batch: int = 2000):

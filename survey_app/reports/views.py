@@ -1,7 +1,7 @@
 """Report pages: the overview of every facility a user may see, and one facility's report."""
 import re
 
-from flask import render_template, request
+from flask import g, render_template, request
 
 from analysis.masking import mask_personal_data
 
@@ -10,35 +10,36 @@ from ..auth import accessible_facilities, current_user, facility_or_404, login_r
 from ..inputs import int_arg
 from ..models import OPERATOR_KINDS
 from ..questionnaire import ESTABLISHMENT, RESPONDENT_GROUP, SATISFACTION
-from ..timeutil import fiscal_year_label, fiscal_year_of, to_tokyo, utcnow
+from ..fiscal_years import (FIRST_FISCAL_YEAR, current_fiscal_year, default_fiscal_year,
+                           year_choices, years_with_data)
+from ..prefectures import sorted_prefectures
+from ..timeutil import fiscal_year_label, to_tokyo, utcnow
 from . import achievement, bp, charts, devices, exports, queries, voices
 
 GROUP_LABELS = {choice.value: choice.label for choice in RESPONDENT_GROUP.choices}
-FIRST_FISCAL_YEAR = 2011  # the joint counters started in 平成23年度
 MONTH_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 THEME_CODE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
 SEARCH_MAX_LENGTH = 100
 
 
-def current_fiscal_year() -> int:
-    return fiscal_year_of(to_tokyo(utcnow()).date())
+def report_years() -> list[int]:
+    """Years with answers or targets of the facilities the user may see (cached per request)."""
+    if "report_years" not in g:
+        ids = [f.id for f in accessible_facilities()] if restricted() else None
+        g.report_years = years_with_data(ids)
+    return g.report_years
 
 
 def fiscal_year_arg() -> int:
-    """The `fy` query parameter, or the current fiscal year when missing or out of range."""
+    """The `fy` query parameter; when missing or out of range, the newest year worth showing."""
     value = int_arg("fy")
-    latest = current_fiscal_year()
-    if value is None or not FIRST_FISCAL_YEAR <= value <= latest + 1:
-        return latest
+    if value is None or not FIRST_FISCAL_YEAR <= value <= current_fiscal_year() + 1:
+        return default_fiscal_year(report_years())
     return value
 
 
 def fiscal_year_choices(selected: int) -> list[tuple[int, str]]:
-    years = range(current_fiscal_year(), FIRST_FISCAL_YEAR - 1, -1)
-    choices = [(year, fiscal_year_label(year)) for year in years]
-    if selected not in years:
-        choices.insert(0, (selected, fiscal_year_label(selected)))
-    return choices
+    return year_choices(report_years(), selected)
 
 
 def overview_filters(facilities) -> tuple[str | None, str | None]:
@@ -114,7 +115,7 @@ def index():
         "reports/index.html", data=data, fiscal_year=fiscal_year,
         fiscal_year_label=fiscal_year_label(fiscal_year),
         fiscal_years=fiscal_year_choices(fiscal_year),
-        prefectures=sorted({f.prefecture for f in visible}, key=_prefecture_order(visible)),
+        prefectures=sorted_prefectures(f.prefecture for f in visible),
         prefecture=prefecture, operator_kind=operator_kind, operator_kinds=OPERATOR_KINDS,
         export_args={k: v for k, v in export_args.items() if v}, charts=charts,
         floor=charts.axis_floor([row.figures["satisfaction_low"] for row in data.rows]),
@@ -122,13 +123,6 @@ def index():
     # Recorded after rendering: the audit commit would expire every loaded facility.
     record("report.view", f"overview fy={fiscal_year}")
     return page
-
-
-def _prefecture_order(facilities):
-    first_code = {}
-    for index, facility in enumerate(facilities):
-        first_code.setdefault(facility.prefecture, index)
-    return lambda prefecture: first_code[prefecture]
 
 
 def comment_filters(fiscal_year: int) -> queries.CommentFilters:
@@ -143,7 +137,8 @@ def comment_filters(fiscal_year: int) -> queries.CommentFilters:
         rating = None
     text = (request.args.get("q") or "").strip()[:SEARCH_MAX_LENGTH] or None
     page = int_arg("page") or 1
-    return queries.CommentFilters(theme=theme, month=month, rating=rating, text=text, page=max(page, 1))
+    return queries.CommentFilters(theme=theme, month=month, rating=rating, text=text, page=max(page, 1),
+                                  with_no_comment=request.args.get("all") == "1")
 
 
 def facility_report(facility, fiscal_year: int) -> dict:
@@ -238,6 +233,20 @@ def export_responses_csv(code: str):
     fiscal_year = fiscal_year_arg()
     record("report.export", f"{facility.code} responses.csv fy={fiscal_year}")
     return exports.responses_csv_response(facility, fiscal_year)
+
+
+@bp.get("/<code>/comments.csv")
+@login_required
+def export_comments_csv(code: str):
+    """The comments the list shows for these filters (every page), masked."""
+    facility = facility_or_404(code)
+    fiscal_year = fiscal_year_arg()
+    filters = comment_filters(fiscal_year)
+    run = queries.latest_run(queries.db.engine)
+    run_id = run["id"] if run else None
+    labels = queries.theme_labels(run_id) if run_id else {}
+    record("report.export", f"{facility.code} comments.csv fy={fiscal_year}")
+    return exports.comments_csv_response(facility, fiscal_year, filters, run_id, labels)
 
 
 @bp.get("/<code>/report.pdf")

@@ -14,7 +14,9 @@ from ..auth import facility_or_404, roles_required
 from ..extensions import db
 from ..inputs import int_arg
 from ..models import OPERATOR_KINDS, Facility, Target
-from ..timeutil import fiscal_year_label, fiscal_year_of_utc, utcnow
+from ..fiscal_years import default_fiscal_year, year_choices, years_with_data
+from ..prefectures import facility_key, prefecture_key, sorted_prefectures
+from ..timeutil import fiscal_year_label
 from . import bp
 from .importer import (DIRECTIONS, INDICATORS, TargetImportError, parse_number,
                        read_targets_bytes, upsert_targets)
@@ -22,6 +24,7 @@ from .queries import facility_achievement, fiscal_years, national_summary
 
 # Uploads may be larger than the app-wide limit, which is sized for survey answers.
 UPLOAD_MAX_BYTES = 2 * 1024 * 1024
+KIND_LABELS = {"count": "件数・人数", "rate": "割合"}
 FISCAL_YEAR_RANGE = range(1990, 2101)
 
 
@@ -52,22 +55,26 @@ def _input_number(value) -> str:
 @bp.get("/")
 @roles_required("admin")
 def index():
-    years = fiscal_years()
-    fiscal_year = int_arg("fiscal_year") or (years[0] if years else fiscal_year_of_utc(utcnow()))
+    years = years_with_data()
+    fiscal_year = int_arg("fy")
+    if fiscal_year not in FISCAL_YEAR_RANGE:
+        fiscal_year = default_fiscal_year(fiscal_years() or years)
     prefecture = request.args.get("prefecture") or None
     operator_kind = request.args.get("operator_kind") or None
     if operator_kind not in OPERATOR_KINDS:
         operator_kind = None
     summary = national_summary(fiscal_year, prefecture, operator_kind)
     facilities = facility_achievement(fiscal_year, prefecture=prefecture, operator_kind=operator_kind)
-    all_facilities = db.session.scalars(select(Facility).order_by(Facility.prefecture, Facility.code)).all()
+    all_facilities = sorted(db.session.scalars(select(Facility)), key=facility_key)
+    rows = sorted(facilities.to_dict("records"),
+                  key=lambda row: (*prefecture_key(row["prefecture"]), row["facility_code"]))
     return render_template(
         "targets/index.html", fiscal_year=fiscal_year, fiscal_year_label=fiscal_year_label,
-        years=sorted(set(years) | {fiscal_year}, reverse=True), prefecture=prefecture,
+        years=year_choices(years, fiscal_year), prefecture=prefecture,
         operator_kind=operator_kind, operator_kinds=OPERATOR_KINDS,
-        prefectures=sorted({f.prefecture for f in all_facilities}),
+        prefectures=sorted_prefectures(f.prefecture for f in all_facilities),
         summary=summary.to_dict("records")[0] if not summary.empty else None,
-        facilities=facilities.to_dict("records"), all_facilities=all_facilities,
+        facilities=rows, all_facilities=all_facilities,
         status_labels=STATUS_LABELS,
         seed=SEED_FY2012 if fiscal_year == SEED_FY2012["fiscal_year"] else None)
 
@@ -77,7 +84,7 @@ def index():
 def open_facility_year():
     """Go from the picker on the list page to one facility-year's edit page."""
     code = request.args.get("facility_code", "")
-    fiscal_year = int_arg("fiscal_year")
+    fiscal_year = int_arg("fy")
     if not code or fiscal_year not in FISCAL_YEAR_RANGE:
         flash("施設と年度を選んでください。", "error")
         return redirect(url_for("targets.index"))
@@ -108,6 +115,7 @@ def _edit_rows(targets: list[Target], form=None) -> list[dict]:
     for t in targets:
         met = indicator_met_one(t)
         row = {"id": t.id, "name": t.indicator_name, "key": t.indicator_key, "kind": t.kind,
+               "kind_label": KIND_LABELS.get(t.kind, t.kind), "updated_at": t.updated_at,
                "unit": t.unit, "met": met, "direction": t.direction,
                "target": _input_number(t.target), "result": _input_number(t.result),
                "note": t.note or "", "delete": False}
@@ -139,7 +147,7 @@ def edit(facility_code: str, fiscal_year: int):
     used = {t.indicator_key for t in targets}
     available = [i for key, i in INDICATORS.items() if key not in used]
     errors: list[str] = []
-    new = {"key": "", "target": "", "result": "", "note": ""}
+    new = {"key": "", "target": "", "result": "", "note": "", "direction": "higher"}
 
     if request.method == "POST":
         form = request.form
@@ -157,19 +165,22 @@ def edit(facility_code: str, fiscal_year: int):
             note = (form.get(f"note-{t.id}") or "").strip() or None
             changes.append((t, {"target": value_target, "result": value_result,
                                 "direction": direction, "note": note}))
-        new = {k: (form.get(f"new-{k}") or "").strip() for k in ("key", "target", "result", "note")}
+        new = {k: (form.get(f"new-{k}") or "").strip() for k in ("key", "target", "result", "note", "direction")}
         new_row = None
         if new["key"]:
             indicator = INDICATORS.get(new["key"])
             if indicator is None or new["key"] in used:
                 errors.append("追加する指標を一覧から選んでください。")
+            elif (new["direction"] or "higher") not in DIRECTIONS:
+                errors.append("追加する指標の判定方法が正しくありません。")
             else:
                 name, kind = indicator.name, indicator.kind
                 value_target = _parse_number(new["target"], kind, f"{name}の目標", True, errors)
                 value_result = _parse_number(new["result"], kind, f"{name}の実績", False, errors)
                 new_row = {"facility_id": facility.id, "fiscal_year": fiscal_year,
                            "indicator_key": indicator.key, "indicator_name": indicator.name,
-                           "kind": indicator.kind, "unit": indicator.unit, "direction": "higher",
+                           "kind": indicator.kind, "unit": indicator.unit,
+                           "direction": new["direction"] or "higher",
                            "target": value_target, "result": value_result,
                            "note": new["note"] or None}
         elif new["target"] or new["result"]:
@@ -223,4 +234,4 @@ def import_file():
     audit.record("targets.import", upload.filename[:200])
     flash(f"「{upload.filename}」を取り込みました（追加 {created} 件、更新 {updated} 件）。", "success")
     years = sorted({r["fiscal_year"] for r in rows})
-    return redirect(url_for("targets.index", fiscal_year=years[-1]) if years else url_for("targets.index"))
+    return redirect(url_for("targets.index", fy=years[-1]) if years else url_for("targets.index"))

@@ -113,3 +113,69 @@ def test_print_layout_hides_navigation(report_server, page, artifacts_dir):
     assert not page.locator(".report-filters").first.is_visible()
     assert not page.locator(".staff-header").is_visible()
     page.pdf(path=str(artifacts_dir / "reports-facility-print.pdf"))
+
+
+def visible_rows(page, attribute: str) -> list[str]:
+    return page.eval_on_selector_all(
+        "#overview-table tbody tr:not([hidden])", f"rows => rows.map(r => r.getAttribute('{attribute}'))")
+
+
+def test_overview_sorts_by_keyboard_and_filters_by_name(report_server, new_context, artifacts_dir):
+    page = new_context(**IPAD_LANDSCAPE).new_page()
+    csp_messages = collect_csp_violations(page)
+    log_in(page, report_server.url, "browser-admin")
+    page.goto(f"{report_server.url}/reports/?fy={FISCAL_YEAR}")
+    server_order = visible_rows(page, "data-facility")
+
+    n_header = page.locator("#overview-table thead th", has_text="回答数")
+    n_button = n_header.get_by_role("button")
+    n_button.focus()
+    page.keyboard.press("Enter")
+    assert n_header.get_attribute("aria-sort") == "ascending"
+    counts = [int(n) for n in visible_rows(page, "data-n")]
+    assert counts == sorted(counts)
+    page.keyboard.press("Space")
+    assert n_header.get_attribute("aria-sort") == "descending"
+    counts = [int(n) for n in visible_rows(page, "data-n")]
+    assert counts == sorted(counts, reverse=True) and counts[0] == 67
+
+    rate_header = page.locator("#overview-table thead th", has_text="満足度（95%信頼区間）")
+    rate_header.get_by_role("button").click()
+    assert rate_header.get_attribute("aria-sort") == "ascending" and n_header.get_attribute("aria-sort") is None
+    rates = visible_rows(page, "data-satisfaction-rate")
+    shown = [float(r) for r in rates if r]
+    assert shown == sorted(shown) and len(shown) >= 2
+    assert rates[:len(shown)] == [r for r in rates if r]  # 回答数不足 (no rate) listed last
+    page.locator("#overview-table thead th", has_text="信頼区間（").get_by_role("button").click()
+    lows = [float(v) for v in visible_rows(page, "data-satisfaction-low") if v]
+    assert lows == sorted(lows)
+
+    name_header = page.locator("#overview-table thead th", has_text="施設").first
+    name_header.get_by_role("button").click()
+    names = visible_rows(page, "data-name")
+    assert names == sorted(names, key=lambda name: page.evaluate(
+        "([a, names]) => names.filter(b => a.localeCompare(b, 'ja') > 0).length", [name, names]))
+
+    search = page.get_by_label("施設名で絞り込む")
+    search.fill("川口")
+    assert visible_rows(page, "data-facility") == [FACILITY_CODE]
+    assert page.locator("#overview-table-search-status").inner_text() == f"{len(server_order)}施設中1施設を表示"
+    search.fill("ｼﾞｮﾌﾞ")  # half-width kana finds ジョブ (NFKC)
+    assert visible_rows(page, "data-facility") and all(
+        "ジョブ" in name for name in visible_rows(page, "data-name"))
+    page.screenshot(path=str(artifacts_dir / "reports-overview-sorted-searched.png"), full_page=False)
+    search.fill("")
+    assert len(visible_rows(page, "data-facility")) == len(server_order)
+
+    suppressed = page.locator(".suppressed").first
+    style = suppressed.evaluate("e => { const s = getComputedStyle(e); return [s.borderTopStyle, s.cursor]; }")
+    assert style == ["none", "auto"]  # 回答数不足 is text, not a button-like box
+    assert csp_messages == []
+
+
+def test_overview_reads_in_server_order_without_javascript(report_server, new_context):
+    page = new_context(java_script_enabled=False).new_page()
+    log_in(page, report_server.url, "browser-admin")
+    page.goto(f"{report_server.url}/reports/?fy={FISCAL_YEAR}")
+    assert page.locator("#overview-table tbody tr").count() > 1
+    assert page.locator(".sort-button").count() == 0 and page.get_by_label("施設名で絞り込む").count() == 0

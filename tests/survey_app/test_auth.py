@@ -13,6 +13,7 @@ from survey_app.auth import (accessible_facilities, can_see_facility, current_us
 from survey_app.auth.accounts import create_user
 from survey_app.auth.views import INVALID_MESSAGE
 from survey_app.extensions import db
+from survey_app.prefectures import facility_key
 from survey_app.models import AuditEvent, Facility, LoginAttempt, User
 from survey_app.timeutil import utcnow
 from tests.conftest import FACILITY_CODE, OTHER_FACILITY_CODE
@@ -471,8 +472,7 @@ def test_admins_and_analysts_see_every_facility_in_order(app, probe, client, rol
     login(client, f"all-{role}")
     codes = client.get("/probe/me").get_json()["facilities"]
     with app.app_context():
-        expected = db.session.scalars(
-            select(Facility.code).order_by(Facility.prefecture, Facility.code)).all()
+        expected = [f.code for f in sorted(db.session.scalars(select(Facility)), key=facility_key)]
     assert codes == expected and len(codes) > 50
     assert client.get(f"/probe/facility/{OTHER_FACILITY_CODE}").status_code == 200
     assert client.get("/probe/facility/no-such-facility").status_code == 404

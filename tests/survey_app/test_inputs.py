@@ -131,8 +131,8 @@ QUERY_URLS = [
     f"/reports/{FACILITY_CODE}?rating={{}}",
     f"/reports/{FACILITY_CODE}/responses.csv?fy={{}}",
     "/admin/audit?page={}",
-    "/admin/targets/?fiscal_year={}",
-    f"/admin/targets/open?facility_code={FACILITY_CODE}&fiscal_year={{}}",
+    "/admin/targets/?fy={}",
+    f"/admin/targets/open?facility_code={FACILITY_CODE}&fy={{}}",
 ]
 
 

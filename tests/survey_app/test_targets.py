@@ -282,12 +282,12 @@ def test_the_page_is_for_admins_only(app, client):
 
 
 def test_the_page_shows_the_summary_and_facilities(admin_client, shipped):
-    page = admin_client.get("/admin/targets/?fiscal_year=2012")
+    page = admin_client.get("/admin/targets/?fy=2012")
     text = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "6 施設" in text and "3,923 人" in text and EDIT_URL in text
     assert "34" in text and "44,128" in text  # the seed's national figures alongside
-    filtered = admin_client.get("/admin/targets/?fiscal_year=2012&operator_kind=prefecture").get_data(as_text=True)
+    filtered = admin_client.get("/admin/targets/?fy=2012&operator_kind=prefecture").get_data(as_text=True)
     assert EDIT_URL not in filtered and "/admin/targets/job-station-gifu/2012" in filtered
 
 
@@ -349,8 +349,30 @@ def test_upload_on_the_page_imports_or_lists_errors(app, admin_client):
 
 
 def test_the_picker_opens_a_facility_year(admin_client):
-    response = admin_client.get("/admin/targets/open?facility_code=workport-niigata&fiscal_year=2013")
+    response = admin_client.get("/admin/targets/open?facility_code=workport-niigata&fy=2013")
     assert response.status_code == 302 and response.location.endswith("/admin/targets/workport-niigata/2013")
     page = admin_client.get("/admin/targets/workport-niigata/2013")
     assert page.status_code == 200 and "この年度の目標はまだありません" in page.get_data(as_text=True)
-    assert admin_client.get("/admin/targets/open?facility_code=workport-niigata&fiscal_year=x").status_code == 302
+    assert admin_client.get("/admin/targets/open?facility_code=workport-niigata&fy=x").status_code == 302
+
+
+def test_edit_table_shows_every_field_and_adds_with_a_direction(app, admin_client, shipped):
+    page = admin_client.get(EDIT_URL)
+    html = page.get_data(as_text=True)
+    for header in ("指標", "種類", "目標", "実績", "判定方法", "達成", "備考", "最終更新", "削除"):
+        assert f'<th scope="col">{header}</th>' in html
+    assert 'data-field="kind">件数・人数</td>' in html
+    assert re.search(r'data-field="updated_at">\d{4}年\d{1,2}月\d{1,2}日 \d\d:\d\d</td>', html)
+    assert 'id="new-direction"' in html
+    stored_rows = dict(re.findall(r'name="((?:target|result|note)-\d+)" value="([^"]*)"', html))
+    response = admin_client.post(EDIT_URL, data={
+        **stored_rows, "csrf_token": csrf_token(page), "new-key": "users", "new-target": "300",
+        "new-direction": "lower"})
+    assert response.status_code == 302
+    assert stored(app, "kawaguchi-employment-support-corner", 2012, "users").direction == "lower"
+    page = admin_client.get(EDIT_URL)
+    response = admin_client.post(EDIT_URL, data={
+        **stored_rows, "csrf_token": csrf_token(page), "new-key": "consultations", "new-target": "3",
+        "new-direction": "x"})
+    assert response.status_code == 400 and "判定方法が正しくありません" in response.get_data(as_text=True)
+    assert stored(app, "kawaguchi-employment-support-corner", 2012, "consultations") is None
