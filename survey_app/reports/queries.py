@@ -20,6 +20,8 @@ import sqlalchemy as sa
 from analysis.masking import search_form
 from analysis.satisfaction import COUNT_COLUMNS, MIN_N, national_summary, rates_from_counts
 from analysis.store import aggregate_counts, latest_run
+from analysis.text import normalize
+from analysis.themes import central_phrase
 
 from ..extensions import db
 from ..models import Facility, Response, ResponseTheme, Theme
@@ -27,6 +29,8 @@ from ..models import Facility, Response, ResponseTheme, Theme
 COMMENTS_PER_PAGE = 50
 TOP_THEMES = 3
 REPRESENTATIVE_COMMENTS = 5
+# A manager's label of a discovered theme is chosen among this many of their best-placed comments.
+DISCOVERED_LABEL_SOURCES = 50
 TOKYO_OFFSET = timedelta(hours=9)
 
 
@@ -236,7 +240,7 @@ def top_themes_by_facility(run_id: int, fiscal_year: int, facility_ids: list[int
     of every facility are read (and cached) once and the listed ones picked from them.
     """
     grouped = _theme_counts(run_id, fiscal_year, tuple(sorted(facility_ids)) if restricted else None)
-    labels = theme_labels(run_id)
+    labels = theme_labels(run_id, facility_ids if restricted else None)
     result = {}
     for facility_id in facility_ids:
         items = grouped.get(facility_id)
@@ -248,9 +252,32 @@ def top_themes_by_facility(run_id: int, fiscal_year: int, facility_ids: list[int
     return result
 
 
-def theme_labels(run_id: int) -> dict[str, str]:
-    rows = db.session.execute(sa.select(Theme.code, Theme.label).where(Theme.run_id == run_id))
-    return {code: label for code, label in rows}
+def theme_labels(run_id: int, facility_ids: list[int] | None = None) -> dict[str, str]:
+    """Theme code -> label for a reader; `facility_ids`: the facilities a manager may see.
+
+    A discovered theme's stored label is a phrase of one of its comments, which may be another
+    facility's: for a manager it is taken from their own facilities' masked comments instead
+    (「新しいテーマ D03」 when they have none).
+    """
+    rows = db.session.execute(sa.select(Theme.code, Theme.label, Theme.source, Theme.words)
+                              .where(Theme.run_id == run_id)).all()
+    labels = {code: label for code, label, _source, _words in rows}
+    discovered = {code: words or [] for code, _label, source, words in rows if source == "discovery"}
+    if facility_ids is None or not discovered:
+        return labels
+    texts: dict[str, list[str]] = {}
+    members = db.session.execute(
+        sa.select(ResponseTheme.theme_code, Response.comment_masked)
+        .join(Response, Response.id == ResponseTheme.response_id)
+        .where(ResponseTheme.run_id == run_id, ResponseTheme.theme_code.in_(list(discovered)),
+               Response.facility_id.in_(facility_ids), Response.comment_masked.is_not(None))
+        .order_by(ResponseTheme.score.desc(), Response.id))
+    for code, text in members:
+        if len(texts.setdefault(code, [])) < DISCOVERED_LABEL_SOURCES:
+            texts[code].append(normalize(text))
+    for code, words in discovered.items():
+        labels[code] = central_phrase(texts.get(code, []), words) or f"新しいテーマ {code}"
+    return labels
 
 
 # ---------------------------------------------------------------------------- one facility
@@ -335,6 +362,7 @@ def facility_themes(run: dict | None, facility: Facility, fiscal_year: int,
     n_comments = sum(per_month.values())
     theme_rows = {t.code: t for t in db.session.scalars(sa.select(Theme).where(Theme.run_id == run["id"]))}
     words = {code: theme_rows[code].words or [] for code in per_theme if code in theme_rows}
+    labels = theme_labels(run["id"], [facility.id] if restricted else None)
     if restricted:
         words = words_in_comments(run["id"], facility, fiscal_year, words)
     months = fiscal_year_months(fiscal_year)
@@ -344,7 +372,7 @@ def facility_themes(run: dict | None, facility: Facility, fiscal_year: int,
         theme = theme_rows.get(code)
         themes.append({
             "code": code,
-            "label": theme.label if theme else code,
+            "label": labels.get(code, code),
             "words": words.get(code, [])[:6],
             "count": count,
             "share": count / n_comments if n_comments else 0.0,

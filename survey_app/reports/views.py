@@ -244,7 +244,7 @@ def export_comments_csv(code: str):
     filters = comment_filters(fiscal_year)
     run = queries.latest_run(queries.db.engine)
     run_id = run["id"] if run else None
-    labels = queries.theme_labels(run_id) if run_id else {}
+    labels = queries.theme_labels(run_id, [facility.id] if restricted() else None) if run_id else {}
     record("report.export", f"{facility.code} comments.csv fy={fiscal_year}")
     return exports.comments_csv_response(facility, fiscal_year, filters, run_id, labels)
 

@@ -133,7 +133,7 @@ def voices(run: dict | None, facilities: list, fiscal_year: int, *, with_quotes:
     if not run_has_mentions(run_id):
         return result
     result.has_mentions = True
-    labels = theme_labels(run_id)
+    labels = theme_labels(run_id, ids)
     result.themes = theme_table(run_id, fiscal_year, codes, labels)
     for polarity in POLARITY_LABELS:
         ranked = sorted((t for t in result.themes if t[polarity]),
@@ -160,7 +160,7 @@ def by_facility(run: dict | None, facilities: list, fiscal_year: int) -> dict[st
                             fiscal_years=[fiscal_year], facility_codes=codes)
     if counts.empty:
         return result
-    labels = theme_labels(run["id"])
+    labels = theme_labels(run["id"], [f.id for f in facilities])
     counts = counts.sort_values(["facility_code", "respondents", "theme_id"],
                                 ascending=[True, False, True])
     for row in counts.itertuples(index=False):

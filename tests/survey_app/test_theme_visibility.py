@@ -56,7 +56,8 @@ def test_manager_page_lists_only_themes_and_words_of_their_facility(manager_clie
 def test_manager_of_the_other_facility_sees_its_own_theme_and_words(other_manager_client,
                                                                    themes_across_facilities):
     html = other_manager_client.get(f"/reports/{OTHER_FACILITY_CODE}?{FY}").get_data(as_text=True)
-    assert B_ONLY_LABEL in html and words_of(html, "D01") == ["りんご", "農園", "見学"]
+    # A discovered theme is labelled, for a manager, with a phrase of their own facility's comments.
+    assert "りんご農園の見学会0がよかった" in html and words_of(html, "D01") == ["りんご", "農園", "見学"]
     assert words_of(html, "T01") == ["青森", "職員"]
     assert 'value="D01"' in html.split('id="filter-theme"')[1].split("</select>")[0]
 
@@ -86,3 +87,24 @@ def test_manager_overview_and_exports_name_only_themes_of_their_facility(manager
     cells = [str(cell.value) for sheet in workbook.worksheets for row in sheet.iter_rows()
              for cell in row if cell.value is not None]
     assert "丁寧な相談への評価" in cells and not any(B_ONLY_LABEL in cell for cell in cells)
+
+
+def test_a_discovered_label_never_quotes_another_facility(app, manager_client, other_manager_client,
+                                                          themes_across_facilities):
+    """The stored label of a theme met in A and B is a phrase of B's comment: A's manager gets A's."""
+    with app.app_context():
+        a = db.session.scalar(select(Facility).where(Facility.code == FACILITY_CODE))
+        row = _response(a.id, _tokyo_to_utc(2024, 10, 9), 1, 1, "youth", "みかん畑の見学もしたいです")
+        db.session.add(row)
+        db.session.flush()
+        run_id = themes_across_facilities["run_id"]
+        db.session.add(ResponseTheme(run_id=run_id, response_id=row.id, theme_code="D01", score=0.5,
+                                     source="discovery"))
+        db.session.scalar(select(Theme).where(Theme.run_id == run_id, Theme.code == "D01")).label = \
+            "りんご農園の見学会0がよかった"
+        db.session.commit()
+    html = manager_client.get(f"/reports/{FACILITY_CODE}?{FY}").get_data(as_text=True)
+    assert "りんご" not in html
+    assert "みかん畑の見学もしたいです" in html.split('id="filter-theme"')[1].split("</select>")[0]
+    csv_text = manager_client.get(f"/reports/{FACILITY_CODE}/comments.csv?{FY}").get_data(as_text=True)
+    assert "りんご" not in csv_text
