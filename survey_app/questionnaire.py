@@ -3,10 +3,21 @@
 Bump `FORM_VERSION` whenever a question or choice changes; each response stores the
 version it was answered on so old answers stay interpretable.
 """
+import re
 from dataclasses import dataclass, field
 
 FORM_VERSION = 1
 COMMENT_MAX_LENGTH = 1000
+# The comment counter warns from here on, before the limit cuts the text.
+COMMENT_WARN_FROM = 900
+
+_READING = re.compile(r"<rt>.*?</rt>")
+_TAG = re.compile(r"<[^>]+>")
+
+
+def shown_text(ruby: str) -> str:
+    """The characters a <ruby> label shows, without its readings: its accessible name."""
+    return _TAG.sub("", _READING.sub("", ruby))
 
 
 @dataclass(frozen=True)
@@ -15,6 +26,11 @@ class Choice:
     label: str
     # Label with furigana as HTML <ruby> markup; plain `label` is used where markup can't go.
     ruby: str | None = None
+
+    @property
+    def text(self) -> str:
+        """What the form shows (「生活保護受給者など」), which may word `label` differently."""
+        return shown_text(self.ruby) if self.ruby else self.label
 
 
 @dataclass(frozen=True)
@@ -26,6 +42,11 @@ class Question:
     choices: tuple[Choice, ...] = field(default_factory=tuple)
     max_length: int | None = None
     ruby: str | None = None
+
+    @property
+    def text(self) -> str:
+        """What the form shows, without the readings."""
+        return shown_text(self.ruby) if self.ruby else self.label
 
     def values(self) -> set:
         return {choice.value for choice in self.choices}

@@ -41,6 +41,7 @@ OFFLINE_ASSETS = (
     "css/survey.css",
     "favicon.svg",
     "js/offline-queue.js",
+    "js/read-aloud.js",
     "js/survey-form.js",
     "js/thanks.js",
     "js/staff.js",

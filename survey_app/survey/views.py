@@ -18,7 +18,7 @@ from ..devices import (complete_enrollment, device_for_enrollment_code, device_f
 from ..extensions import db
 from ..facilities import CODE_PATTERN
 from ..models import Facility, Response
-from ..questionnaire import COMMENT, FORM_VERSION, QUESTIONS
+from ..questionnaire import COMMENT, COMMENT_WARN_FROM, FORM_VERSION, QUESTIONS
 from ..timeutil import utcnow
 from . import bp
 from .forms import FormState, answers_from_form
@@ -114,8 +114,12 @@ def _offline_settings(facility_code: str) -> dict:
 
 
 def _render_form(state: FormState, status: int = 200):
+    # The text size is the visitor's own: kept on a page shown again with a message, never
+    # stored; a fresh form (after the thank-you page, やり直す or idle) starts at 標準.
+    text_size = "large" if request.form.get("text_size") == "large" else "standard"
     return render_template("survey/form.html", facility=g.facility, questions=QUESTIONS,
-                           comment_max_length=COMMENT.max_length, state=state,
+                           comment_max_length=COMMENT.max_length,
+                           comment_warn_from=COMMENT_WARN_FROM, state=state, text_size=text_size,
                            timings=_kiosk_timings(),
                            offline=_offline_settings(g.facility.code)), status
 

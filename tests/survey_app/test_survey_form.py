@@ -62,11 +62,16 @@ def test_form_renders_every_question_with_furigana_and_csrf(tablet):
     assert '<html lang="ja">' in text
     positions = [text.index(f'id="q-{question.key}"') for question in QUESTIONS]
     assert positions == sorted(positions), "questions out of order"
+
+    def hidden_readings(markup):
+        return markup.replace("<rt>", '<rt aria-hidden="true">')
+
     for question in QUESTIONS:
-        assert question.ruby in text
+        assert hidden_readings(question.ruby) in text
         for choice in question.choices:
-            assert choice.ruby in text
-    assert "<ruby>満足<rt>まんぞく</rt></ruby>" in text
+            assert hidden_readings(choice.ruby) in text
+    assert '<ruby>満足<rt aria-hidden="true">まんぞく</rt></ruby>' in text
+    assert "<rt>" not in text, "a reading a screen reader would read after its characters"
     assert text.count('type="radio"') == 4 + 4 + 6
     assert text.count('type="checkbox"') == 7
     assert 'maxlength="1000"' in text
@@ -75,6 +80,25 @@ def test_form_renders_every_question_with_furigana_and_csrf(tablet):
     assert uuid.UUID(hidden_value(text, "client_uuid")).version == 4
     assert 'autocomplete="off"' in text
     assert "<script>" not in text and " style=" not in text  # CSP: no inline script or style
+
+
+def test_accessible_names_are_the_shown_text_without_readings(tablet):
+    text = tablet.get(FORM_URL).get_data(as_text=True)
+    # WCAG 2.5.3: the name is what the screen shows, not the stored label (生活保護受給者等).
+    assert 'aria-label="生活保護受給者など"' in text
+    assert 'aria-label="生活保護受給者等"' not in text
+    assert 'aria-label="1 この施設の利用に満足していますか 必須"' in text
+    assert 'aria-label="5 ご意見・ご要望（自由に書いてください・任意）"' in text
+
+
+def test_text_size_is_kept_only_on_the_page_shown_again(tablet, app):
+    assert 'name="text_size" value="standard"' in tablet.get(FORM_URL).get_data(as_text=True)
+    again = submit(tablet, {"text_size": "large", "satisfaction": "1"})
+    assert again.status_code == 422
+    assert 'name="text_size" value="large"' in again.get_data(as_text=True)
+    odd = submit(tablet, {"text_size": "<b>", "satisfaction": "1"})
+    assert 'name="text_size" value="standard"' in odd.get_data(as_text=True)
+    assert response_count(app) == 0
 
 
 def test_each_render_has_a_new_client_uuid(tablet):
@@ -170,7 +194,7 @@ def test_comment_longer_than_1000_characters_is_refused(tablet, app):
     text = result.get_data(as_text=True)
     assert result.status_code == 422
     assert "1000文字以内で入力してください（いま1001文字です）。" in text
-    assert 'aria-describedby="comment-error comment-counter"' in text
+    assert 'aria-describedby="comment-error comment-counter comment-limit"' in text
     assert response_count(app) == 0
 
 

@@ -1,4 +1,5 @@
-/* Tablet survey form: comment counter, one submission per tap, kiosk resets, offline queue.
+/* Tablet survey form: comment counter, one submission per tap, kiosk resets, offline queue,
+ * text size and 最初からやり直す.
  *
  * No answer of a previous respondent may stay on screen, in history or in storage:
  * the form goes back to an empty page (location.replace, so history gains nothing)
@@ -12,6 +13,10 @@
  * queue and the form is posted normally so the server shows its page. No network, a 5xx,
  * a rate limit or a stale page: the thank-you page all the same, and the queue sends the
  * answer through the API later. Without JavaScript the plain form POST does it all.
+ *
+ * The text size (標準 / 大きく) is the current visitor's: it lives in this page only (and in
+ * a hidden field, so a page the server shows again with a message keeps it), and every
+ * fresh form starts at 標準.
  */
 (function () {
   "use strict";
@@ -24,8 +29,11 @@
   var countdownSeconds = parseFloat(form.getAttribute("data-countdown-seconds")) || 15;
   var submitting = false;
 
+  var readAloud = window.SurveyReadAloud || { stop: function () {} };
+
   function resetToEmptyForm() {
     submitting = true;  // stop every timer and handler from doing more
+    readAloud.stop();
     form.reset();
     window.location.replace(resetUrl);
   }
@@ -42,21 +50,50 @@
   });
   if (cameFromHistory()) { resetToEmptyForm(); return; }
 
-  // ---- Live character counter. ----
+  // ---- Live character counter; it warns near the limit and when a paste was cut. ----
   var counters = document.querySelectorAll("[data-counter-for]");
   Array.prototype.forEach.call(counters, function (counter) {
     var field = document.getElementById(counter.getAttribute("data-counter-for"));
     var count = counter.querySelector(".counter__count");
+    var limit = document.getElementById(counter.getAttribute("data-limit"));
     var max = parseInt(counter.getAttribute("data-max"), 10);
-    if (!field || !count) { return; }
-    function update() {
+    var warnFrom = parseInt(counter.getAttribute("data-warn-from"), 10) || max;
+    if (!field || !count || !limit) { return; }
+    var said = "";
+    var wanted = null;  // the length (UTF-16, as maxlength counts) the edit asked for
+    var pasted = null;
+
+    function update(cut) {
       // Count code points like the server does, not UTF-16 units.
       var length = Array.from(field.value.replace(/\r\n/g, "\n")).length;
       count.textContent = String(length);
       counter.classList.toggle("counter--over", length > max);
+      counter.classList.toggle("counter--near", length >= warnFrom);
+      // The live region changes only when the state does, so it is announced once.
+      var state = cut ? "cut" : length >= max ? "full" : length >= warnFrom ? "near" : "";
+      if (state !== said) {
+        said = state;
+        limit.textContent = state ? counter.getAttribute("data-" + state + "-text") : "";
+      }
     }
-    field.addEventListener("input", update);
-    update();
+    field.addEventListener("paste", function (event) {
+      pasted = event.clipboardData ? event.clipboardData.getData("text/plain") : null;
+    });
+    field.addEventListener("beforeinput", function (event) {
+      var text = event.data;
+      if (text == null && event.dataTransfer) { text = event.dataTransfer.getData("text/plain"); }
+      if (text == null && event.inputType === "insertFromPaste") { text = pasted; }
+      pasted = null;
+      wanted = text == null ? null
+        : field.value.length - (field.selectionEnd - field.selectionStart) + text.length;
+    });
+    field.addEventListener("input", function () {
+      var cut = wanted !== null && field.maxLength > 0 && wanted > field.maxLength;
+      wanted = null;
+      update(cut);
+    });
+    counter.update = update;
+    update(false);
   });
 
   // ---- One submission per tap: disable the button once the form is sent. ----
@@ -88,6 +125,7 @@
   form.addEventListener("submit", function (event) {
     if (submitting) { event.preventDefault(); return; }
     submitting = true;
+    readAloud.stop();
     stopIdleTimers();
     showSending();
     if (offline && uuidField) {
@@ -148,12 +186,26 @@
     return problems;
   }
 
-  // The server's error summary, drawn here when the server cannot be reached.
-  function showProblems(problems) {
+  // Remove every error message, the server's or ours, and what points to them.
+  function clearProblems() {
     var old = document.getElementById("error-summary");
     if (old) { old.parentNode.removeChild(old); }
     Array.prototype.forEach.call(form.querySelectorAll(".field-error"), function (p) { p.parentNode.removeChild(p); });
     Array.prototype.forEach.call(form.querySelectorAll(".question--error"), function (q) { q.classList.remove("question--error"); });
+    Array.prototype.forEach.call(form.querySelectorAll("[aria-invalid]"), function (f) { f.removeAttribute("aria-invalid"); });
+    Array.prototype.forEach.call(form.querySelectorAll("[aria-describedby]"), function (element) {
+      var ids = element.getAttribute("aria-describedby").split(/\s+/).filter(function (id) {
+        return id && document.getElementById(id);
+      });
+      if (ids.length) { element.setAttribute("aria-describedby", ids.join(" ")); }
+      else { element.removeAttribute("aria-describedby"); }
+    });
+    document.title = form.getAttribute("data-title");
+  }
+
+  // The server's error summary, drawn here when the server cannot be reached.
+  function showProblems(problems) {
+    clearProblems();
     var summary = document.createElement("div");
     summary.className = "error-summary";
     summary.id = "error-summary";
@@ -221,6 +273,49 @@
   // ---- Error state: bring the summary to the respondent's attention. ----
   var summary = document.getElementById("error-summary");
   if (summary) { summary.focus(); }
+
+  // ---- Text size of the current visitor: 標準 or 大きく (the whole page scales). ----
+  var tools = document.getElementById("kiosk-tools");
+  var sizeField = form.querySelector("input[name=text_size]");
+  var sizeButtons = form.querySelectorAll("[data-text-size]");
+
+  function setTextSize(size) {
+    document.documentElement.classList.toggle("text-large", size === "large");
+    sizeField.value = size;
+    Array.prototype.forEach.call(sizeButtons, function (button) {
+      button.setAttribute("aria-pressed", String(button.getAttribute("data-text-size") === size));
+    });
+  }
+
+  Array.prototype.forEach.call(sizeButtons, function (button) {
+    button.addEventListener("click", function () { setTextSize(button.getAttribute("data-text-size")); });
+  });
+  setTextSize(sizeField.value === "large" ? "large" : "standard");
+
+  // ---- 最初からやり直す: an empty form at once, for this visitor or the next. No question
+  // asked: a confirmation would only keep a half-filled form up for the next person. ----
+  function startOver() {
+    readAloud.stop();
+    Array.prototype.forEach.call(form.elements, function (field) {
+      // defaults too: the server's page keeps the answers as defaults, form.reset() restores them
+      if (field.type === "radio" || field.type === "checkbox") { field.checked = field.defaultChecked = false; }
+      if (field.tagName === "TEXTAREA") { field.value = field.defaultValue = ""; }
+    });
+    Array.prototype.forEach.call(counters, function (counter) { if (counter.update) { counter.update(false); } });
+    clearProblems();
+    if (offline && uuidField) { uuidField.value = offline.newId(); }
+    setTextSize("standard");
+    window.scrollTo(0, 0);
+    var first = form.querySelector("[data-question] input, [data-question] textarea");
+    if (first) { first.focus({ preventScroll: true }); }
+    restartIdleTimer();
+  }
+
+  Array.prototype.forEach.call(form.querySelectorAll("[data-start-over]"), function (button) {
+    button.addEventListener("click", startOver);
+    button.hidden = false;
+  });
+  tools.hidden = false;
 
   // ---- Inactivity: ask, count down, then return to an empty form. ----
   var overlay = document.getElementById("idle-overlay");
