@@ -24,6 +24,10 @@ MIN_COMMENTS_FOR_DISCOVERY = 10
 # (the others join the nearest discovered theme): enough to surface new
 # themes, and it bounds the time discovery adds to large surveys.
 LEFTOVER_SAMPLE_SIZE = 400
+# A discovered group is a catalog theme when this share of its members has that theme as their
+# best one, at this mean probability.
+KNOWN_GROUP_AGREEMENT = 0.6
+KNOWN_GROUP_CONFIDENCE = 0.45
 
 
 class ThemeResult(NamedTuple):
@@ -110,7 +114,8 @@ def assign_themes(texts, catalog=None, n_themes="auto", random_state=0, n_jobs=1
     # Without a catalog, discovery is all there is: any three distinct comments will do.
     min_comments = MIN_COMMENTS_FOR_DISCOVERY if catalog is not None else 3
     if discover and len(leftover) >= min_comments:
-        rows = [i for i, t in enumerate(normalized) if t in set(leftover)]
+        leftover_set = set(leftover)
+        rows = [i for i, t in enumerate(normalized) if t in leftover_set]
         sample_size = LEFTOVER_SAMPLE_SIZE if catalog is not None else ThemeDiscovery().sample_size
         discovered = ThemeDiscovery(n_themes=n_themes, sample_size=sample_size, random_state=random_state,
                                     n_jobs=n_jobs)
@@ -123,12 +128,37 @@ def assign_themes(texts, catalog=None, n_themes="auto", random_state=0, n_jobs=1
         for i, label, theme_score in zip(rows, discovered.labels_, discovered.scores_):
             if label >= 0:
                 placed.setdefault(normalized[i], (f"D{label + 1:02d}", theme_names[label], float(theme_score)))
+        if catalog is not None:
+            placed = _known_groups_to_catalog(placed, catalog, analysed)
         polarity = _polarity(catalog, [analysed[t] for t in placed])
         for (text, (code, label, theme_score)), sense in zip(placed.items(), polarity):
             found[text] = [(code, sense, theme_score, 0, len(text))]
             names[code] = label
 
     return _results(texts, normalized, analysed, found, names, catalog, discovered)
+
+
+def _known_groups_to_catalog(placed, catalog, analysed):
+    """Give a discovered group whose members the catalog, together, places in one theme that theme.
+
+    Each member alone fell short of the catalog's thresholds, but a group that mostly leans
+    the same way (「職員をもっと配置してほしい」 and its variants -> 相談員の増員) is not new.
+    """
+    members = {}
+    for text, (code, _label, _score) in placed.items():
+        members.setdefault(code, []).append(text)
+    texts = list(placed)
+    proba = catalog.classifier_.predict_proba([analysed[t] for t in texts])
+    row_of = {text: k for k, text in enumerate(texts)}
+    for code, group in members.items():
+        group_proba = proba[[row_of[t] for t in group]]
+        best = group_proba.argmax(axis=1)
+        theme = int(np.bincount(best, minlength=proba.shape[1]).argmax())
+        if (best == theme).mean() >= KNOWN_GROUP_AGREEMENT and group_proba[:, theme].mean() >= KNOWN_GROUP_CONFIDENCE:
+            known = str(catalog.classes_[theme])
+            for text, p in zip(group, group_proba[:, theme]):
+                placed[text] = (known, catalog.names.get(known, known), float(p))
+    return placed
 
 
 def _polarity(catalog, analysed):

@@ -47,3 +47,20 @@ def test_content_no_theme_covers_is_unclassified_not_dropped():
     assert list(assignments["source"][:2]) == ["unclassified", "unclassified"]
     row = themes[themes["source"] == "unclassified"].iloc[0]
     assert row["label"] == "未分類" and row["size"] == 2 and list(row["representatives"]) == [0, 1]
+
+
+def test_a_discovered_group_the_catalog_places_in_one_theme_is_not_reported_as_new():
+    from analysis import ThemeCatalog
+    from analysis.features import analyze_comments
+    from analysis.pipeline import _known_groups_to_catalog
+
+    catalog = ThemeCatalog.load()
+    # Alone, each is below the catalog's threshold; together they lean to 相談員の増員 (T07).
+    staff = ["職員をもっと配置してもらえるとありがたいです", "職員をもっと配置してほしい", "スタッフをもっと配置してほしいです"]
+    wifi = ["Wi-Fiを使えるようにしてほしい", "無料Wi-Fiがほしい", "Wi-Fiがつながらない"]
+    analysed = dict(zip(staff + wifi, analyze_comments(staff + wifi)))
+    assert catalog.assign(staff)["code"].isna().all()
+    placed = {t: ("D01", "職員を配置", 0.9) for t in staff} | {t: ("D02", "Wi-Fi", 0.9) for t in wifi}
+    placed = _known_groups_to_catalog(placed, catalog, analysed)
+    assert {placed[t][0] for t in staff} == {"T07"} and placed[staff[0]][1] == catalog.names["T07"]
+    assert {placed[t][0] for t in wifi} == {"D02"}
