@@ -10,7 +10,9 @@ also cut at their commas (``segments``): 「履歴書を作れるようになり
 
 import re
 
-__all__ = ["clause_spans", "segment_spans"]
+from .nocomment import is_no_comment_normalized
+
+__all__ = ["clause_spans", "segment_spans", "content_spans"]
 
 # A clause ends at a sentence end, after a link that turns to another point
 # (けど, が、, のに, し、...), or before a word that opens one (ただ, でも, あと...).
@@ -93,3 +95,17 @@ def _comma_pieces(text, span):
         else:
             pieces.append((piece_start, end))
     return pieces
+
+
+def content_spans(text):
+    """The segments of a normalised comment that say something (「よろしくお願いします」 does not).
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    list of (int, int)
+    """
+    return [(start, end) for start, end in segment_spans(text) if not is_no_comment_normalized(text[start:end])]

@@ -23,13 +23,12 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 
-from .clauses import segment_spans
+from .clauses import content_spans
 from .features import SeedWordCounter, Select, analyze_comments, words_and_pairs
-from .nocomment import is_no_comment_normalized
 from .polarity_lexicon import PolarityLexicon
 from .word_vectors import WordVectorMean
 
-__all__ = ["MentionClassifier", "content_spans", "parse_labels", "format_labels", "POLARITIES", "POLARITY_CODES"]
+__all__ = ["MentionClassifier", "parse_labels", "format_labels", "POLARITIES", "POLARITY_CODES"]
 
 POLARITIES = ("praise", "request")
 # Polarity letters of the label format: T07:R (request), T01:P (praise), T00:N (no content).
@@ -96,20 +95,6 @@ def parse_labels(value):
 def format_labels(mentions):
     """``[("T07", "request"), ("D01", "praise")]`` -> ``"T07:R;D01:P"`` (main point first)."""
     return ";".join(f"{code}:{POLARITY_LETTERS[polarity]}" if polarity else code for code, polarity in mentions)
-
-
-def content_spans(text):
-    """The segments of a normalised comment that say something (「よろしくお願いします」 does not).
-
-    Parameters
-    ----------
-    text : str
-
-    Returns
-    -------
-    list of (int, int)
-    """
-    return [(start, end) for start, end in segment_spans(text) if not is_no_comment_normalized(text[start:end])]
 
 
 def _features(seed_words, tokenizer):

@@ -43,6 +43,7 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import normalize as l2_normalize
 from sklearn.utils import check_random_state
 
+from .clauses import content_spans
 from .nocomment import is_no_comment
 from .text import normalize
 from .tokenizer import JapaneseTokenizer
@@ -184,8 +185,6 @@ def central_phrase(texts, words):
     str
         For example 「相談員をもっと配置してほしい」; ``""`` when no clause fits.
     """
-    from .mentions import content_spans
-
     best, best_key = "", None
     for rank, text in enumerate(texts):
         for start, end in content_spans(text):
