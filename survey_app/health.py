@@ -39,7 +39,7 @@ def database_unavailable(error):
     if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
         return jsonify({"error": message}), 503, headers
     try:
-        body = render_template("unavailable.html", message=message)
+        body = render_template("error.html", code=503, title="一時的に利用できません", text=message)
     except Exception:  # the page must not fail while the database does
         body = f"<!doctype html><html lang=\"ja\"><meta charset=\"utf-8\"><title>一時的に利用できません</title><p>{message}</p></html>"
     return body, 503, headers
@@ -53,7 +53,12 @@ def init_app(app) -> None:
     app.register_error_handler(DBAPIError, _dbapi_error)
 
 
+# SQLSTATE of a write in a read-only transaction (a PostgreSQL hot standby or read-only role).
+READ_ONLY_SQLSTATE = "25006"
+
+
 def _dbapi_error(error: DBAPIError):
-    if error.connection_invalidated or isinstance(error, OperationalError):
+    sqlstate = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+    if error.connection_invalidated or isinstance(error, OperationalError) or sqlstate == READ_ONLY_SQLSTATE:
         return database_unavailable(error)
     raise error

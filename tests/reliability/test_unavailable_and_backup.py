@@ -8,10 +8,12 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from survey_app import create_app
 from survey_app.backup import backup_sqlite
 from survey_app.extensions import db
+from survey_app.health import database_unavailable
 from survey_app.models import Response
 from tests.conftest import FACILITY_CODE
 
@@ -56,6 +58,28 @@ def test_healthz_reports_a_database_that_cannot_be_written_as_unavailable(app):
     assert reply.status_code == 503
     assert reply.get_json() == {"status": "unavailable", "database": "error"}
     assert int(reply.headers["Retry-After"]) > 0
+
+
+def test_an_answer_to_a_database_that_cannot_be_written_gets_503_not_500(app, device):
+    """A read-only SQLite file and a PostgreSQL hot standby both mean "try again later"."""
+    read_only = read_only_app(app)
+    with read_only.app_context():
+        reply = read_only.test_client().post("/api/v1/responses", json=answer_body(),
+                                             headers={"Authorization": f"Bearer {device['token']}"})
+        db.engine.dispose()
+    assert reply.status_code == 503, reply.get_data(as_text=True)
+    assert int(reply.headers["Retry-After"]) > 0
+    assert "error" in reply.get_json()
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Response)) == 0
+
+
+def test_the_unavailable_page_is_a_whole_page_of_the_site(app):
+    with app.test_request_context("/f/x", headers={"Accept": "text/html"}):
+        body, status, headers = database_unavailable(OperationalError("SELECT 1", {}, Exception()))
+    assert status == 503 and int(headers["Retry-After"]) > 0
+    assert 'lang="ja"' in body and "ただいま混み合っています" in body
+    assert 'rel="stylesheet"' in body  # the site's layout, not the bare fallback
 
 
 def test_locked_database_gets_503_with_retry_after_and_nothing_half_written(app, device):
