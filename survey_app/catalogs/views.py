@@ -209,16 +209,19 @@ def _discovered_themes(mentions) -> list[dict]:
 
 
 def _theme_comments(mentions, theme_id: str) -> list[dict]:
-    """The comments of a discovered theme, masked, each with its labels as the new theme's example."""
-    rows = mentions[mentions["theme_id"] == theme_id].head(PROMOTE_COMMENTS_SHOWN)
+    """The distinct comments of a discovered theme, masked (surveys repeat a lot), at most 60."""
+    rows = mentions[mentions["theme_id"] == theme_id]
     ids = [int(i) for i in rows["response_id"]]
     texts = dict(db.session.execute(select(SurveyResponse.id, SurveyResponse.comment)
                                     .where(SurveyResponse.id.in_(ids))).all())
-    comments = []
+    comments = {}
     for row in rows.itertuples():
-        comments.append({"response_id": int(row.response_id), "polarity": row.polarity,
-                         "text": mask_personal_data(texts.get(int(row.response_id)) or "")})
-    return comments
+        text = mask_personal_data(texts.get(int(row.response_id)) or "")
+        if text not in comments:
+            comments[text] = {"response_id": int(row.response_id), "polarity": row.polarity, "text": text}
+        if len(comments) == PROMOTE_COMMENTS_SHOWN:
+            break
+    return list(comments.values())
 
 
 def _labels(mentions, response_id: int, discovered: str, theme_id: str, codes: set) -> str:
