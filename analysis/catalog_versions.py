@@ -402,6 +402,8 @@ def _set(engine, version_id, **values) -> None:
 def run_retrain(engine, version_id, n_jobs=1, progress=None) -> dict:
     """Train a ``training`` version, cross-validate it (and its parent, if never measured), preview it.
 
+    ``n_jobs`` processes share the folds and the preview (-1: every core).
+
     Progress is stored on the row (``progress``: stage, done, total) for the page that polls
     it, and passed to ``progress(stage, done, total)`` when given. Returns the version.
     """
@@ -421,11 +423,12 @@ def run_retrain(engine, version_id, n_jobs=1, progress=None) -> dict:
         report("train", 0, 1)
         candidate = ThemeCatalog.from_dict(version["catalog"])
         report("train", 1, 1)
-        figures = cross_validate_catalog(version["catalog"], progress=lambda d, t: report("cv", d, t))
+        figures = cross_validate_catalog(version["catalog"], progress=lambda d, t: report("cv", d, t),
+                                         n_jobs=n_jobs)
         _set(engine, version_id, cv_figures=figures)
         parent = get_version(engine, version["parent_id"]) if version["parent_id"] else None
         if parent is not None and not parent["cv_figures"]:
-            parent_figures = cross_validate_catalog(parent["catalog"],
+            parent_figures = cross_validate_catalog(parent["catalog"], n_jobs=n_jobs,
                                                     progress=lambda d, t: report("parent_cv", d, t))
             _set(engine, parent["id"], cv_figures=parent_figures)
         preview = change_preview(engine, candidate, n_jobs=n_jobs,

@@ -6,11 +6,14 @@ predicted mention lists against labelled ones.
 """
 from __future__ import annotations
 
+import concurrent.futures
+import multiprocessing
 import time
 
 from sklearn.model_selection import KFold
 
 from .mentions import parse_labels
+from .parallel import can_fork, effective_n_jobs
 
 __all__ = ["FIGURES", "cross_validate_catalog", "mention_lists", "score_mentions"]
 
@@ -92,7 +95,30 @@ def mention_lists(mentions, n):
     return lists
 
 
-def cross_validate_catalog(catalog, n_splits=5, random_state=0, progress=None):
+def _fold(catalog, examples, train, test):
+    """Train on ``train`` (plus the themes' own examples), theme ``test``: (mention lists, no-comment flags)."""
+    from .catalog import DEFAULT_THRESHOLD, ThemeCatalog
+    from .mentions import MENTION_THRESHOLD
+    from .pipeline import assign_themes
+
+    fold = ThemeCatalog(
+        catalog["themes"], version=catalog.get("version"), examples=[examples[i] for i in train],
+        threshold=catalog.get("threshold", DEFAULT_THRESHOLD),
+        mention_threshold=catalog.get("mention_threshold", MENTION_THRESHOLD))
+    assignments, _, mentions = assign_themes([examples[i]["comment"] for i in test], catalog=fold, discover=False)
+    return mention_lists(mentions, len(test)), list(assignments["source"] == "no_comment")
+
+
+# Set for the lifetime of one parallel cross-validation; forked workers read it instead of unpickling it.
+_folds_state = None
+
+
+def _run_fold(number):
+    catalog, examples, splits = _folds_state
+    return number, _fold(catalog, examples, *splits[number])
+
+
+def cross_validate_catalog(catalog, n_splits=5, random_state=0, progress=None, n_jobs=1):
     """K-fold figures of a catalog on its own multi-point examples.
 
     Each fold trains a catalog on the other folds' examples plus every
@@ -109,6 +135,8 @@ def cross_validate_catalog(catalog, n_splits=5, random_state=0, progress=None):
         Seed of the fold split: the same for every version, so figures compare.
     progress : callable, optional
         Called with ``(folds done, n_splits)`` after each fold.
+    n_jobs : int, default=1
+        Folds trained at once in forked processes (-1: every core); the figures do not depend on it.
 
     Returns
     -------
@@ -121,10 +149,7 @@ def cross_validate_catalog(catalog, n_splits=5, random_state=0, progress=None):
     ValueError
         With fewer than two examples per fold.
     """
-    from .catalog import DEFAULT_THRESHOLD, ThemeCatalog
-    from .mentions import MENTION_THRESHOLD
-    from .pipeline import assign_themes
-
+    global _folds_state
     start = time.perf_counter()
     examples = list(catalog.get("examples", []))
     if len(examples) < n_splits * MIN_EXAMPLES_PER_FOLD:
@@ -132,18 +157,30 @@ def cross_validate_catalog(catalog, n_splits=5, random_state=0, progress=None):
                          f"labelled examples, the catalog has {len(examples)}")
     gold = [parse_labels(e["labels"]) for e in examples]
     predicted, no_comment = [None] * len(examples), [None] * len(examples)
-    splitter = KFold(n_splits, shuffle=True, random_state=random_state)
-    for done, (train, test) in enumerate(splitter.split(examples), start=1):
-        fold = ThemeCatalog(
-            catalog["themes"], version=catalog.get("version"), examples=[examples[i] for i in train],
-            threshold=catalog.get("threshold", DEFAULT_THRESHOLD),
-            mention_threshold=catalog.get("mention_threshold", MENTION_THRESHOLD))
-        assignments, _, mentions = assign_themes([examples[i]["comment"] for i in test], catalog=fold,
-                                                 discover=False)
-        for i, found, source in zip(test, mention_lists(mentions, len(test)), assignments["source"]):
-            predicted[i], no_comment[i] = found, source == "no_comment"
-        if progress is not None:
-            progress(done, n_splits)
+    splits = list(KFold(n_splits, shuffle=True, random_state=random_state).split(examples))
+    workers = min(effective_n_jobs(n_jobs), n_splits)
+    if workers > 1 and can_fork():
+        _folds_state = (catalog, examples, splits)
+        try:
+            context = multiprocessing.get_context("fork")
+            with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+                futures = [pool.submit(_run_fold, number) for number in range(n_splits)]
+                results = []
+                for done, future in enumerate(concurrent.futures.as_completed(futures), start=1):
+                    results.append(future.result())
+                    if progress is not None:
+                        progress(done, n_splits)
+        finally:
+            _folds_state = None
+    else:
+        results = []
+        for number, (train, test) in enumerate(splits):
+            results.append((number, _fold(catalog, examples, train, test)))
+            if progress is not None:
+                progress(number + 1, n_splits)
+    for number, (found, said_nothing) in results:
+        for i, lists, flag in zip(splits[number][1], found, said_nothing):
+            predicted[i], no_comment[i] = lists, flag
     figures = score_mentions(gold, predicted, no_comment)
     figures.update(n_examples=len(examples), n_splits=n_splits, seconds=round(time.perf_counter() - start, 1))
     return figures

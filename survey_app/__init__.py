@@ -55,6 +55,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         # Publishing a theme catalog also writes it here; `survey-analysis run` reads it when the
         # database has no published version (a recreated demo database keeps the catalog).
         CATALOG_FILE=os.path.join(app.instance_path, "catalog.json"),
+        # Processes sharing a catalog retrain's cross-validation folds (-1: every core).
+        CATALOG_RETRAIN_JOBS=-1,
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)

@@ -86,10 +86,11 @@ def _current() -> dict:
 def _start_in_background(version_id: int) -> None:
     app = current_app._get_current_object()
     engine = _engine()
+    jobs = app.config["CATALOG_RETRAIN_JOBS"]
 
     def work():
         try:
-            catalog_versions.run_retrain(engine, version_id)
+            catalog_versions.run_retrain(engine, version_id, n_jobs=jobs)
         except Exception:  # stored on the row as failed; the log names only the version
             app.logger.exception("catalog retrain of version %s failed", version_id)
 

@@ -257,3 +257,10 @@ def test_cli_retrain_prints_figures_and_the_preview(engine, capsys):
     out = capsys.readouterr().out
     assert "5-fold micro-F1" in out and "would change their main point" in out
     assert catalog_versions.list_versions(engine)[0]["parent_id"] == base
+
+
+def test_cv_figures_do_not_depend_on_the_number_of_processes():
+    serial, seen = cross_validate_catalog(SMALL_CATALOG, n_jobs=1), []
+    parallel = cross_validate_catalog(SMALL_CATALOG, n_jobs=2, progress=lambda *state: seen.append(state))
+    assert {k: v for k, v in serial.items() if k != "seconds"} == {k: v for k, v in parallel.items() if k != "seconds"}
+    assert seen[-1] == (5, 5)
