@@ -4,7 +4,8 @@ Subcommands::
 
     survey-analysis themes --input IN.csv --output OUT.csv [--catalog PATH|default|none] ...
     survey-analysis catalog train --input labelled.csv --output catalog.json
-    survey-analysis run [--database-url URL] [--catalog PATH|default|none] [--fiscal-year Y ...]
+    survey-analysis catalog list | export VERSION | import FILE | publish VERSION | retrain
+    survey-analysis run [--database-url URL] [--catalog published|PATH|default|none] [--fiscal-year Y ...]
     survey-analysis satisfaction [--database-url URL | --input responses.csv] [--by ...] --output OUT.csv
 
 Bad input ends with one line on stderr, ``survey-analysis: error: ...``, and exit status 1
@@ -124,14 +125,29 @@ def _default_catalog_path() -> Path:
     return Path(__file__).with_name("data") / "default_catalog.json"
 
 
-def _load_catalog(spec: str):
-    """Return (catalog or None, catalog_version) for --catalog PATH|default|none."""
+def _load_catalog(spec: str, engine=None):
+    """Return (catalog or None, catalog_version) for --catalog published|PATH|default|none.
+
+    ``published`` (run's default): the database's published version, else the published
+    catalog file (instance/catalog.json, which publishing writes, so a recreated database
+    keeps it), else the shipped catalog.
+    """
     if spec == "none":
         return None, None
     try:
         from .catalog import ThemeCatalog
     except ImportError as error:
         raise CliError(f"the theme catalog module is not available ({error})") from None
+    if spec == "published":
+        from .catalog_versions import default_catalog_file, published_catalog
+
+        version = published_catalog(engine) if engine is not None else None
+        if version is not None:
+            try:
+                return ThemeCatalog.from_dict(version["catalog"]), version["label"]
+            except (ValueError, KeyError, TypeError) as error:
+                raise CliError(f"cannot load published catalog version {version['label']}: {error}") from None
+        spec = str(default_catalog_file()) if default_catalog_file().is_file() else "default"
     path = _default_catalog_path() if spec == "default" else Path(spec)
     if not path.is_file():
         raise CliError(f"catalog file {path} does not exist")
@@ -289,6 +305,121 @@ def cmd_catalog_train(args) -> int:
     return 0
 
 
+def _catalog_versions():
+    from . import catalog_versions
+
+    return catalog_versions
+
+
+def _figure(value) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def cmd_catalog_list(args) -> int:
+    versions = _catalog_versions().list_versions(_engine(args.database_url))
+    if not versions:
+        sys.stdout.write("no catalog versions yet: runs use the published catalog file or the shipped "
+                         "catalog (import one with 'survey-analysis catalog import FILE')\n")
+        return 0
+    sys.stdout.write("id  label            status    published  themes  examples  micro-F1  note\n")
+    for v in versions:
+        figures = v["cv_figures"] or {}
+        sys.stdout.write(f"{v['id']:<3} {v['label']:<16} {v['status']:<9} {'*' if v['published_at'] else '':<10} "
+                         f"{v['n_themes']:<7} {v['n_examples']:<9} {_figure(figures.get('micro_f1')):<9} "
+                         f"{_one_line(v['note'], 40)}\n")
+    return 0
+
+
+def cmd_catalog_export(args) -> int:
+    import json
+
+    module = _catalog_versions()
+    try:
+        catalog = module.export_catalog(_engine(args.database_url), args.version)
+    except module.CatalogError as error:
+        raise CliError(str(error)) from None
+    text = json.dumps(catalog, ensure_ascii=False, indent=2) + "\n"
+    if args.output in (None, "-"):
+        sys.stdout.write(text)
+        return 0
+    try:
+        Path(args.output).write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise CliError(f"{args.output}: cannot write ({error.strerror or error})") from None
+    sys.stdout.write(f"catalog version {catalog.get('version')} → {args.output}\n")
+    return 0
+
+
+def cmd_catalog_import(args) -> int:
+    module = _catalog_versions()
+    try:
+        data = Path(args.file).read_bytes()
+    except OSError as error:
+        raise CliError(f"{args.file}: cannot read ({error.strerror or error})") from None
+    engine = _engine(args.database_url)
+    try:
+        version_id = module.import_catalog(engine, data, created_by="cli", note=args.note or "")
+    except module.CatalogError as error:
+        raise CliError(f"{args.file}: {error}; nothing was imported") from None
+    sys.stdout.write(f"imported {args.file} as catalog version {module.get_version(engine, version_id)['label']} "
+                     f"(id {version_id}); publish it with 'survey-analysis catalog publish {version_id}'\n")
+    return 0
+
+
+def cmd_catalog_publish(args) -> int:
+    module = _catalog_versions()
+    engine = _engine(args.database_url)
+    try:
+        action = module.publish(engine, args.version, catalog_file=args.catalog_file)
+    except module.CatalogError as error:
+        raise CliError(str(error)) from None
+    except OSError as error:
+        raise CliError(f"cannot write the catalog file ({error.strerror or error}); nothing was published") from None
+    version = module.published_catalog(engine)
+    verb = "restored" if action == "catalog.restore" else "published"
+    sys.stdout.write(f"{verb} catalog version {version['label']} (id {version['id']}) → "
+                     f"{args.catalog_file or module.default_catalog_file()}; the next 'survey-analysis run' uses it\n")
+    return 0
+
+
+def cmd_catalog_retrain(args) -> int:
+    module = _catalog_versions()
+    engine = _engine(args.database_url)
+    labels = {"train": "train", "cv": "cross-validate", "parent_cv": "cross-validate the base",
+              "preview": "preview on the latest run"}
+    bars = {}
+
+    def progress(stage, done, total):
+        if stage not in labels:
+            return
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = _progress(total=total, desc=labels[stage])
+        bar.update(done - bar.n)
+
+    try:
+        version = module.retrain(engine, base_id=args.base, created_by="cli", note=args.note or "",
+                                 n_jobs=args.jobs, progress=progress)
+    except module.CatalogError as error:
+        raise CliError(str(error)) from None
+    finally:
+        for bar in bars.values():
+            bar.close()
+    figures = version["cv_figures"]
+    sys.stdout.write(f"catalog version {version['label']} (id {version['id']}): 5-fold micro-F1 "
+                     f"{_figure(figures['micro_f1'])}, polarity {_figure(figures['polarity'])}, main point "
+                     f"{_figure(figures['main'])}, exact {_figure(figures['exact'])}\n")
+    preview = version["preview"]
+    if preview:
+        sys.stdout.write(f"on run {preview['run_id']}: {preview['n_moved']} of {preview['n_comments']} comments "
+                         f"would change their main point\n")
+        for move in preview["moves"][:10]:
+            sys.stdout.write(f"  {move['from']} {move['from_label']} → {move['to']} {move['to_label']}: "
+                             f"{move['count']}\n")
+    sys.stdout.write(f"publish it with 'survey-analysis catalog publish {version['id']}'\n")
+    return 0
+
+
 def _measured_threshold(labelled: pd.DataFrame, seed_words: dict) -> float:
     """The unassigned threshold measured on the labelled comments (see choose_threshold)."""
     from .catalog import DEFAULT_THRESHOLD, choose_threshold, held_out_scores
@@ -317,7 +448,7 @@ def cmd_run(args) -> int:
     if responses.empty:
         years = f" for fiscal year(s) {', '.join(map(str, args.fiscal_year))}" if args.fiscal_year else ""
         raise CliError(f"no responses in the database{years}; nothing to analyse")
-    catalog, catalog_version = _load_catalog(args.catalog)
+    catalog, catalog_version = _load_catalog(args.catalog, engine)
     parameters = {"catalog": args.catalog, "n_themes": args.k, "random_state": args.seed,
                   "fiscal_years": args.fiscal_year}
     run_id = start_run(engine, parameters, _versions(), catalog_version)
@@ -410,9 +541,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 
-    def add_theme_options(sub):
-        sub.add_argument("--catalog", default="default", metavar="PATH|default|none",
-                         help="theme catalog to assign known themes first (default: the shipped one)")
+    def add_theme_options(sub, catalog=("default", "PATH|default|none",
+                                        "theme catalog to assign known themes first (default: the shipped one)")):
+        sub.add_argument("--catalog", default=catalog[0], metavar=catalog[1], help=catalog[2])
         sub.add_argument("--k", type=_parse_k, default="auto", metavar="N|auto",
                          help="number of discovered themes (default: auto)")
         sub.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
@@ -448,10 +579,45 @@ def build_parser() -> argparse.ArgumentParser:
                             "catalog (default: the shipped one)")
     train.set_defaults(handler=cmd_catalog_train)
 
+    def add_database(sub):
+        sub.add_argument("--database-url", metavar="URL",
+                         help=f"default: $DATABASE_URL, else {DEFAULT_SQLITE_URL}")
+
+    listing = catalog_commands.add_parser("list", help="the catalog versions in the database, newest first")
+    add_database(listing)
+    listing.set_defaults(handler=cmd_catalog_list)
+    export = catalog_commands.add_parser("export", help="write a catalog version as JSON")
+    export.add_argument("version", metavar="VERSION", help="id, label or 'published'")
+    export.add_argument("--output", metavar="catalog.json", help="default: stdout")
+    add_database(export)
+    export.set_defaults(handler=cmd_catalog_export)
+    importing = catalog_commands.add_parser("import", help="store a catalog JSON file as a new version")
+    importing.add_argument("file", metavar="FILE")
+    importing.add_argument("--note", default="")
+    add_database(importing)
+    importing.set_defaults(handler=cmd_catalog_import)
+    publishing = catalog_commands.add_parser(
+        "publish", help="make a version the catalog of the next run (an older one: restore it)")
+    publishing.add_argument("version", metavar="VERSION", help="id or label")
+    publishing.add_argument("--catalog-file", metavar="PATH",
+                            help="published catalog file (default: $SURVEY_CATALOG_FILE, else instance/catalog.json)")
+    add_database(publishing)
+    publishing.set_defaults(handler=cmd_catalog_publish)
+    retraining = catalog_commands.add_parser(
+        "retrain", help="build a new version from the published one's examples plus the analysts' decisions")
+    retraining.add_argument("--base", type=int, metavar="ID", help="version to build on (default: the published one)")
+    retraining.add_argument("--note", default="")
+    retraining.add_argument("--jobs", type=int, default=-1, metavar="N")
+    add_database(retraining)
+    retraining.set_defaults(handler=cmd_catalog_retrain)
+
     run = commands.add_parser("run", help="assign themes to the database's comments and store the run")
     run.add_argument("--database-url", metavar="URL",
                      help=f"default: $DATABASE_URL, else {DEFAULT_SQLITE_URL}")
-    add_theme_options(run)
+    add_theme_options(run, catalog=(
+        "published", "published|PATH|default|none",
+        "theme catalog (default: the database's published version, else the published catalog file "
+        "instance/catalog.json, else the shipped one)"))
     run.add_argument("--fiscal-year", type=int, nargs="+", action="extend", metavar="Y")
     run.set_defaults(handler=cmd_run)
 

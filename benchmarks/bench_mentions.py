@@ -34,55 +34,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from corpus import load_dev_comments, load_dev_multilabel, load_reworded_comments  # noqa: E402
 
+from analysis.evaluation import mention_lists, score_mentions as score  # noqa: E402
+
 TARGETS = {"micro_f1": 0.88, "polarity": 0.90, "main": 0.92, "no_comment_f1": 0.98, "exact": 0.60}
-
-
-def score(gold, predicted, no_comment):
-    """The issue's measures of predicted mention lists against gold ones.
-
-    Parameters
-    ----------
-    gold, predicted : list of list of (str, str)
-        Per comment, ``(code, polarity)`` in order, main point first; an
-        empty list for no content (gold) or no mention (predicted).
-    no_comment : list of bool
-        Per comment, whether the pipeline found it says nothing.
-
-    Returns
-    -------
-    dict
-    """
-    tp = fp = fn = polarity_ok = exact = main_ok = main_n = 0
-    nc_tp = nc_fp = nc_fn = 0
-    for truth, guess, said_nothing in zip(gold, predicted, no_comment):
-        truth_of, guess_of = dict(truth), dict(guess)
-        found = set(truth_of) & set(guess_of)
-        tp, fp, fn = tp + len(found), fp + len(set(guess_of) - found), fn + len(set(truth_of) - found)
-        polarity_ok += sum(truth_of[c] == guess_of[c] for c in found)
-        exact += set(truth) == set(guess)
-        nc_tp += not truth and said_nothing
-        nc_fp += bool(truth) and said_nothing
-        nc_fn += not truth and not said_nothing
-        if truth:
-            main_n += 1
-            main_ok += bool(guess) and guess[0][0] in truth_of
-    return {
-        "micro_f1": 2 * tp / max(2 * tp + fp + fn, 1),
-        "precision": tp / max(tp + fp, 1),
-        "recall": tp / max(tp + fn, 1),
-        "polarity": polarity_ok / max(tp, 1),
-        "main": main_ok / max(main_n, 1),
-        "no_comment_f1": 2 * nc_tp / max(2 * nc_tp + nc_fp + nc_fn, 1),
-        "exact": exact / max(len(gold), 1),
-    }
-
-
-def mention_lists(mentions, n):
-    """Per input row, the ``(theme_id, polarity)`` list of a mentions frame, in rank order."""
-    lists = [[] for _ in range(n)]
-    for row in mentions.sort_values(["row", "rank"]).itertuples():
-        lists[row.row].append((row.theme_id, row.polarity))
-    return lists
 
 
 def _train(frame, shipped):

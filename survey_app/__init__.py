@@ -52,6 +52,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         # Reverse proxies in front of the app, whose X-Forwarded-* headers are believed
         # (security.trust_proxies); 0: none, since any client can send such headers itself.
         TRUSTED_PROXIES=0,
+        # Publishing a theme catalog also writes it here; `survey-analysis run` reads it when the
+        # database has no published version (a recreated demo database keeps the catalog).
+        CATALOG_FILE=os.path.join(app.instance_path, "catalog.json"),
+        # Processes sharing a catalog retrain's cross-validation folds (-1: every core).
+        CATALOG_RETRAIN_JOBS=-1,
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -81,7 +86,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import admin, api, auth, errors, health, reports, survey, targets
+    from . import admin, api, auth, catalogs, errors, health, reports, survey, targets
 
     health.init_app(app)
     errors.init_app(app)
@@ -91,6 +96,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin.bp)  # users and the audit log
     app.register_blueprint(targets.bp)  # yearly targets (年度目標) and results
     app.register_blueprint(reports.bp)  # report pages and exports
+    app.register_blueprint(catalogs.bp)  # theme catalog versions (analysts)
 
 
 def _register_commands(app: Flask) -> None:

@@ -33,6 +33,10 @@ ACTION_LABELS = {
     "cli.demo_users": "デモ用ユーザーの設定（コマンド）",
     "report.view": "レポート閲覧",
     "report.export": "レポート出力",
+    "catalog.retrain": "テーマカタログの再学習",
+    "catalog.publish": "テーマカタログの公開",
+    "catalog.restore": "テーマカタログを前の版に戻す",
+    "catalog.import": "テーマカタログの取り込み",
 }
 
 

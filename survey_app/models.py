@@ -263,3 +263,29 @@ class Target(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     facility: Mapped[Facility] = relationship()
+
+
+class CatalogVersion(db.Model):
+    """A version of the theme catalog: its JSON, where it came from, its figures, whether published.
+
+    Rows are never deleted: every version stays diffable and restorable. At most one row has
+    ``published_at`` (analysis.catalog_versions.publish clears the others in one transaction);
+    that one is the catalog of the next ``survey-analysis run``.
+    """
+
+    __tablename__ = "catalog_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The catalog's own "version" string, which runs record (analysis_runs.catalog_version).
+    label: Mapped[str] = mapped_column(String(64), unique=True)
+    catalog: Mapped[dict] = mapped_column(JSON)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("catalog_versions.id"))
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    note: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="ready")  # training|ready|failed
+    progress: Mapped[dict] = mapped_column(JSON, default=dict)  # {"stage", "done", "total"}
+    cv_figures: Mapped[dict | None] = mapped_column(JSON)
+    # What would change on the latest run: moves of main points between themes, with examples.
+    preview: Mapped[dict | None] = mapped_column(JSON)
+    published_at: Mapped[datetime | None]

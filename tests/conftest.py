@@ -33,9 +33,16 @@ def database_url(tmp_path: Path) -> str:
     return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.sqlite3'}"
 
 
+@pytest.fixture(autouse=True)
+def _published_catalog_file(tmp_path, monkeypatch):
+    """Keep every test's published catalog file (which `survey-analysis run` reads) in its tmp_path."""
+    monkeypatch.setenv("SURVEY_CATALOG_FILE", str(tmp_path / "published-catalog.json"))
+
+
 @pytest.fixture
 def app(tmp_path):
     app = create_app({
+        "CATALOG_FILE": str(tmp_path / "published-catalog.json"),
         "TESTING": True,
         "SECRET_KEY": "test-secret",
         "SQLALCHEMY_DATABASE_URI": database_url(tmp_path),
