@@ -144,6 +144,7 @@ class Overview:
     restricted: bool = False
     achievement: object = None  # reports.achievement.OverviewAchievement, set by the view
     voices: object = None  # reports.voices.Voices of the listed facilities, set by the view
+    changes: dict = field(default_factory=dict)  # {code: year on year}, reports.comparison
 
 
 def overview(fiscal_year: int, facilities: list[Facility], *, restricted: bool,
