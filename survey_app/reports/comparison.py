@@ -55,16 +55,25 @@ def changes_from_counts(counts: pd.DataFrame, fiscal_year: int, codes: list[str]
     return {code: found.get(code) or empty_record(CHANGE_FIELDS) for code in codes}
 
 
-def year_on_year(fiscal_year: int, facilities, *, restricted: bool) -> dict[str, dict]:
+def year_on_year(fiscal_year: int, facilities, *, restricted: bool,
+                 current: pd.DataFrame | None = None) -> dict[str, dict]:
     """{code: this year, the year before and the change} of the listed facilities.
 
-    `restricted` (a manager): the query reads only the listed facilities.
+    `restricted` (a manager): the query reads only the listed facilities. `current`: this
+    year's counts per facility_code when the caller has them already (the overview), so that
+    only the year before is read.
     """
     codes = [f.code for f in facilities]
     if not codes:
         return {}
-    return changes_from_counts(yearly_counts(fiscal_year, codes if restricted else None),
-                               fiscal_year, codes)
+    if current is None:
+        counts = yearly_counts(fiscal_year, codes if restricted else None)
+    else:
+        previous = aggregate_counts(db.engine, by=("facility_code", "fiscal_year"),
+                                    fiscal_years=[fiscal_year - 1],
+                                    facility_codes=codes if restricted else None)
+        counts = pd.concat([previous, current.assign(fiscal_year=fiscal_year)], ignore_index=True)
+    return changes_from_counts(counts, fiscal_year, codes)
 
 
 def national_change(counts: pd.DataFrame, fiscal_year: int, measure: str = "satisfaction") -> dict:

@@ -13,7 +13,8 @@ from datetime import datetime
 import pandas as pd
 
 from analysis.comparison import group_summary
-from analysis.satisfaction import MEASURES, MIN_N, national_report_sentences, national_summary, rates_from_counts
+from analysis.satisfaction import (MEASURES, MIN_N, national_report_sentences, national_summary,
+                                   rates_from_counts)
 
 from ..extensions import db
 from ..models import OPERATOR_KINDS

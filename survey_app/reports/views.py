@@ -75,7 +75,8 @@ def build_overview(fiscal_year: int, with_themes: bool = True):
                             with_themes=with_themes)
     data.achievement = achievement.overview_achievement(fiscal_year, shown)
     data.voices = voices.voices(data.run, shown, fiscal_year, with_quotes=with_themes)
-    data.changes = comparison.year_on_year(fiscal_year, shown, restricted=restricted())
+    data.changes = comparison.year_on_year(fiscal_year, shown, restricted=restricted(),
+                                           current=data.counts())
     return visible, data, prefecture, operator_kind
 
 

@@ -2,7 +2,7 @@
 import csv
 import io
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pytest
 from sqlalchemy import select
@@ -11,7 +11,7 @@ from survey_app import audit
 from survey_app.devices import device_for_token, digest
 from survey_app.extensions import db
 from survey_app.models import AuditEvent, Device, User
-from tests.conftest import FACILITY_CODE, OTHER_FACILITY_CODE, enroll
+from tests.conftest import FACILITY_CODE, OTHER_FACILITY_CODE
 from tests.survey_app.test_auth import csrf_token, login, make_user
 
 from .reports_fixtures import data_elements
