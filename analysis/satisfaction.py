@@ -24,6 +24,8 @@ __all__ = [
     "TOP2",
     "add_period_columns",
     "count_answers",
+    "difference_interval",
+    "national_report_sentences",
     "national_summary",
     "national_summary_table",
     "rates_from_counts",
@@ -46,6 +48,18 @@ TOKYO_OFFSET = pd.Timedelta(hours=9)
 # Rates are ratios of small integers; keep 27/30 on the right side of 0.9.
 _RATE_EPSILON = 1e-12
 
+# The ministry report's own sentences (平成24年度): a bold lead, then the counts in brackets.
+_REPORT_LEAD = {
+    "satisfaction": "{share}の施設で{threshold}以上の利用者満足度",
+    "establishment": "{share}の施設で{threshold}以上の利用者が設置を評価",
+}
+_REPORT_DETAIL = {
+    "satisfaction": "アンケート調査を実施した{eligible}施設のうち、{meeting}施設で{threshold}以上の利用者満足度",
+    "establishment": ("アンケート調査を実施した{eligible}施設のうち、{meeting}施設で{threshold}以上の利用者が"
+                      "「施設ができてよかったか」との質問に対して「そう思う」又は「まあそう思う」との評価"),
+}
+# "ほぼ全て" from this share on (the seed says it of 75 of 78 facilities, 96 %).
+_NEARLY_ALL = 0.95
 _SUMMARY_TEXT = {
     "satisfaction": "{eligible}施設中{meeting}施設で{threshold}以上の利用者満足度",
     "establishment": "{eligible}施設中{meeting}施設で{threshold}以上の利用者が設置を評価",
@@ -116,6 +130,57 @@ def wilson_interval(successes, n, confidence=0.95):
         return float(low), float(high)
     return low, high
 
+
+
+def difference_interval(successes1, n1, successes2, n2, confidence=0.95):
+    """Return Newcombe's hybrid score interval for the difference of two proportions.
+
+    The difference is ``successes1 / n1 - successes2 / n2``. Newcombe's method 10 (Statistics
+    in Medicine 17, 1998) combines the two Wilson intervals::
+
+        low  = d - sqrt((p1 - l1)**2 + (u2 - p2)**2)
+        high = d + sqrt((u1 - p1)**2 + (p2 - l2)**2)
+
+    It is chosen over the Wald interval ``d ± z·se`` because facilities answer in tens, not
+    thousands: near 90 % and with small n the Wald interval is too narrow (it collapses to a
+    point when a year is 100 %) and can leave [-1, 1]; the hybrid score interval keeps close to
+    its nominal coverage there and stays inside [-1, 1].
+
+    Parameters
+    ----------
+    successes1, n1 : int, array-like or pandas.Series
+        Successes and trials of the first group (e.g. this year).
+    successes2, n2 : int, array-like or pandas.Series
+        Successes and trials of the second group (e.g. the year before), broadcast together.
+    confidence : float, default 0.95
+        Two-sided confidence level.
+
+    Returns
+    -------
+    low, high : float, numpy.ndarray or pandas.Series
+        Bounds in [-1, 1]; NaN where either group has no trials. Series in give Series out.
+
+    Examples
+    --------
+    >>> low, high = difference_interval(56, 70, 48, 80)
+    >>> round(low, 4), round(high, 4)
+    (0.0524, 0.3339)
+    """
+    low1, high1 = wilson_interval(successes1, n1, confidence)
+    low2, high2 = wilson_interval(successes2, n2, confidence)
+    index = next((v.index for v in (successes1, n1, successes2, n2) if isinstance(v, pd.Series)), None)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p1 = np.asarray(successes1, dtype=float) / np.asarray(n1, dtype=float)
+        p2 = np.asarray(successes2, dtype=float) / np.asarray(n2, dtype=float)
+        low1, high1, low2, high2 = (np.asarray(v, dtype=float) for v in (low1, high1, low2, high2))
+        difference = p1 - p2
+        low = np.clip(difference - np.sqrt((p1 - low1) ** 2 + (high2 - p2) ** 2), -1.0, 1.0)
+        high = np.clip(difference + np.sqrt((high1 - p1) ** 2 + (p2 - low2) ** 2), -1.0, 1.0)
+    if index is not None:
+        return pd.Series(low, index=index), pd.Series(high, index=index)
+    if np.ndim(low) == 0:
+        return float(low), float(high)
+    return low, high
 
 def add_period_columns(responses):
     """Add the Tokyo-calendar ``month`` and, when missing, the ``fiscal_year`` of each answer.
@@ -351,9 +416,57 @@ def national_summary(rates, measure="satisfaction", threshold=TARGET_RATE):
     eligible = int(rate.notna().sum())
     meeting = int((rate >= threshold - _RATE_EPSILON).sum())
     suppressed = int(len(rates) - eligible)
-    percent = f"{threshold * 100:.0f}%" if float(threshold * 100).is_integer() else f"{threshold:.1%}"
+    percent = _percent_text(threshold)
     text = _SUMMARY_TEXT[measure].format(eligible=eligible, meeting=meeting, threshold=percent)
     return {"eligible": eligible, "meeting": meeting, "suppressed": suppressed, "text": text}
+
+
+def _percent_text(threshold: float) -> str:
+    return f"{threshold * 100:.0f}%" if float(threshold * 100).is_integer() else f"{threshold:.1%}"
+
+
+def _share_words(meeting: int, eligible: int) -> str:
+    """全て / ほぼ全て / 8割以上 / 1割未満: how the ministry report words a share of facilities."""
+    if meeting == eligible:
+        return "全て"
+    share = meeting / eligible
+    if share >= _NEARLY_ALL:
+        return "ほぼ全て"
+    tenths = math.floor(share * 10 + _RATE_EPSILON)
+    return f"{tenths}割以上" if tenths else "1割未満"
+
+
+def national_report_sentences(summary, measure="satisfaction", threshold=TARGET_RATE):
+    """Word a :func:`national_summary` the way the ministry's national report does.
+
+    Parameters
+    ----------
+    summary : dict
+        :func:`national_summary` of the same `measure` and `threshold`.
+    measure : {"satisfaction", "establishment"}, default "satisfaction"
+    threshold : float, default TARGET_RATE
+
+    Returns
+    -------
+    dict
+        ``lead`` (e.g. "8割以上の施設で90%以上の利用者満足度") and ``detail`` (e.g.
+        "アンケート調査を実施した82施設のうち、68施設で90%以上の利用者満足度"); both None when no
+        facility has enough answers.
+
+    Examples
+    --------
+    >>> national_report_sentences({"eligible": 82, "meeting": 68})["lead"]
+    '8割以上の施設で90%以上の利用者満足度'
+    """
+    _check_measure(measure)
+    eligible, meeting = int(summary["eligible"]), int(summary["meeting"])
+    if not eligible:
+        return {"lead": None, "detail": None}
+    percent = _percent_text(threshold)
+    return {
+        "lead": _REPORT_LEAD[measure].format(share=_share_words(meeting, eligible), threshold=percent),
+        "detail": _REPORT_DETAIL[measure].format(eligible=eligible, meeting=meeting, threshold=percent),
+    }
 
 
 def national_summary_table(rates, by="fiscal_year", measures=MEASURES, threshold=TARGET_RATE):
@@ -505,10 +618,8 @@ def satisfaction_by_theme(responses, assignments, min_n=MIN_N, confidence=0.95):
     with np.errstate(divide="ignore", invalid="ignore"):
         p1, p2 = s1 / n1, s2 / n2
         low1, high1 = wilson_interval(s1, n1, confidence)
-        low2, high2 = wilson_interval(s2, n2, confidence)
         difference = p1 - p2
-        diff_low = difference - np.sqrt((p1 - low1) ** 2 + (high2 - p2) ** 2)
-        diff_high = difference + np.sqrt((high1 - p1) ** 2 + (p2 - low2) ** 2)
+        diff_low, diff_high = difference_interval(s1, n1, s2, n2, confidence)
         pooled = (s1 + s2) / (n1 + n2)
         se = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
         z = difference / se

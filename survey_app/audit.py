@@ -4,7 +4,10 @@ Rows hold an action code and a short target (a facility code, a username, a fisc
 never comment text or other personal data. Admins read them at /admin/audit.
 """
 import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 
+import sqlalchemy as sa
 from flask import g, has_request_context
 
 from .extensions import db
@@ -31,12 +34,17 @@ ACTION_LABELS = {
     "cli.user_disabled": "ユーザー停止（コマンド）",
     "cli.user_enabled": "ユーザー再開（コマンド）",
     "cli.demo_users": "デモ用ユーザーの設定（コマンド）",
+    "cli.device_revoked": "端末の取り消し（コマンド）",
+    "admin.device_enrolled": "端末の登録URLの発行",
+    "admin.device_revoked": "端末の取り消し",
+    "admin.audit_exported": "操作記録の出力",
     "report.view": "レポート閲覧",
     "report.export": "レポート出力",
     "catalog.retrain": "テーマカタログの再学習",
     "catalog.publish": "テーマカタログの公開",
     "catalog.restore": "テーマカタログを前の版に戻す",
     "catalog.import": "テーマカタログの取り込み",
+    "report.denied": "担当外・存在しない施設のレポートの要求",
 }
 
 
@@ -70,3 +78,33 @@ def record(action: str, target: str = "") -> AuditEvent:
     """
     user = g.get("user") if has_request_context() else None
     return store(action, target, user.id if user else None)
+
+
+TOKYO = timedelta(hours=9)
+
+
+@dataclass
+class AuditFilter:
+    """Which events the audit page and its CSV show; dates are Tokyo calendar days, inclusive."""
+
+    user_id: int | None = None
+    action: str | None = None
+    start: date | None = None
+    end: date | None = None
+
+    def statement(self):
+        """SELECT of the matching events, newest first."""
+        query = sa.select(AuditEvent).order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+        if self.user_id is not None:
+            query = query.where(AuditEvent.user_id == self.user_id)
+        if self.action:
+            query = query.where(AuditEvent.action == self.action)
+        if self.start:
+            query = query.where(AuditEvent.occurred_at >= _tokyo_midnight_utc(self.start))
+        if self.end:
+            query = query.where(AuditEvent.occurred_at < _tokyo_midnight_utc(self.end + timedelta(days=1)))
+        return query
+
+
+def _tokyo_midnight_utc(day: date) -> datetime:
+    return datetime.combine(day, time()) - TOKYO

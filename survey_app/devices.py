@@ -10,6 +10,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.orm import joinedload
 
+from . import audit
 from .extensions import db
 from .models import Device, Facility
 from .security import cookies_secure
@@ -108,6 +109,35 @@ def device_from_cookie() -> Device | None:
     return device
 
 
+DEVICE_STATES = {"pending": "登録待ち", "expired": "登録期限切れ", "enrolled": "利用中", "revoked": "取り消し済み"}
+
+
+def device_state(device: Device, now: datetime | None = None) -> str:
+    """One of DEVICE_STATES: revoked, enrolled, pending (its link still works) or expired."""
+    if device.revoked_at is not None:
+        return "revoked"
+    if device.enrolled_at is not None:
+        return "enrolled"
+    expires = device.enrollment_expires_at
+    return "pending" if expires is not None and expires >= (now or utcnow()) else "expired"
+
+
+def revoke_device(device: Device) -> bool:
+    """Revoke a tablet: its cookie, token and unused link stop working at once.
+
+    Returns False when it was revoked already (the first revocation time is kept).
+    """
+    if device.revoked_at is not None:
+        return False
+    device.revoked_at = utcnow()
+    db.session.commit()
+    return True
+
+
+def enrollment_url(code: str, base_url: str) -> str:
+    return f"{base_url.rstrip('/')}/enroll/{code}"
+
+
 devices_cli = AppGroup("devices", help="Enroll and revoke survey tablets.")
 
 
@@ -125,7 +155,7 @@ def enroll_command(facility_code: str, label: str, base_url: str):
     hours = current_app.config["ENROLLMENT_VALID_HOURS"]
     click.echo(f"device {device.id} for {facility.code} ({facility.name})")
     click.echo(f"enrollment URL (open once on the tablet, valid {hours} h): "
-               f"{base_url.rstrip('/')}/enroll/{code}")
+               f"{enrollment_url(code, base_url)}")
     click.echo(f"device token (for API clients, shown only now): {token}")
 
 
@@ -136,8 +166,8 @@ def revoke_command(device_id: int):
     device = db.session.get(Device, device_id)
     if device is None:
         raise click.ClickException(f"no device {device_id}")
-    device.revoked_at = utcnow()
-    db.session.commit()
+    if revoke_device(device):
+        audit.store("cli.device_revoked", f"device {device.id} {device.facility.code}")
     click.echo(f"device {device_id} revoked")
 
 
@@ -145,6 +175,8 @@ def revoke_command(device_id: int):
 def list_command():
     """List tablets with their facility and state."""
     for device in db.session.scalars(select(Device).order_by(Device.id)):
-        state = "revoked" if device.revoked_at else ("enrolled" if device.enrolled_at else "pending")
         seen = device.last_seen_at.isoformat(timespec="seconds") if device.last_seen_at else "-"
-        click.echo(f"{device.id}\t{device.facility.code}\t{device.label}\t{state}\tlast seen {seen}")
+        queue = (f"pending {device.pending_count} rejected {device.rejected_count}"
+                 if device.sync_reported_at else "queue -")
+        click.echo(f"{device.id}\t{device.facility.code}\t{device.label}\t{device_state(device)}"
+                   f"\tlast seen {seen}\t{queue}")

@@ -1,9 +1,9 @@
 """Forms of the admin pages (Japanese labels and messages; CSRF through Flask-WTF)."""
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import RadioField, SelectMultipleField, StringField
+from wtforms import RadioField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, ValidationError
+from wtforms.validators import DataRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..auth.accounts import USERNAME_PATTERN, find_user, normalize_username
@@ -62,3 +62,20 @@ class PasswordResetForm(NewPasswordMixin, FlaskForm):
 
 class ActionForm(FlaskForm):
     """Only the CSRF token: for the disable / enable / unlock buttons."""
+
+
+class DeviceEnrollForm(FlaskForm):
+    """A new tablet: its facility and a name staff recognise it by (e.g. 受付横)."""
+
+    facility = SelectField("施設", validators=[DataRequired("施設を選んでください。")],
+                           invalid_choice_message="選べない施設です。")
+    label = StringField("端末の名前（任意）", filters=[lambda value: " ".join((value or "").split())],
+                        validators=[Length(max=100, message="端末の名前は100文字以内にしてください。")])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.facility.choices = [SelectChoice("", "選んでください"), *facility_choices()]
+
+    def validate_label(self, field):
+        if any(not ch.isprintable() for ch in field.data):
+            raise ValidationError("端末の名前に使えない文字が含まれています。")

@@ -20,6 +20,7 @@ from flask import abort, current_app, g, redirect, render_template, request, ses
 from sqlalchemy import select
 from werkzeug.local import LocalProxy
 
+from ..audit import record
 from ..extensions import db
 from ..models import ROLES, Facility, User
 from ..prefectures import facility_key
@@ -272,5 +273,7 @@ def facility_or_404(code: str) -> Facility:
     """Return the facility with `code`, or 404 if it does not exist or the user may not see it."""
     facility = db.session.scalar(select(Facility).where(Facility.code == code))
     if facility is None or not can_see_facility(current_user._get_current_object(), facility):
+        # Admins see who asked for what they may not see (the path names the facility code).
+        record("report.denied", request.path if facility is not None else f"{request.path}（存在しない施設）")
         abort(404)  # the same answer for both: a manager learns nothing about other facilities
     return facility

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from analysis.achievement import STATUS_LABELS, STATUSES, classify_facilities, employments_by_facility
+from analysis.achievement import (STATUS_LABELS, STATUSES, achievement_summary, classify_facilities,
+                                  employments_by_facility)
 
 from ..targets.queries import achievement_for, targets_frame
 
@@ -59,6 +60,30 @@ def overview_achievement(fiscal_year: int, facilities) -> OverviewAchievement:
     counts = {key: sum(1 for item in by_facility.values() if item["status"] == key) for key in STATUSES}
     employments = sum(item["employments"] or 0.0 for item in by_facility.values())
     return OverviewAchievement(by_facility, counts, employments)
+
+
+def national_achievement(fiscal_year: int, facility_ids=None) -> dict:
+    """The year's targets of every facility in the seed's form: per 自治体 and per 施設.
+
+    A 自治体 is judged on all targets of all its facilities (analysis.achievement:
+    「一部の拠点を除いて」 is 一部達成). Returns {"municipalities": {status: n},
+    "facilities": {status: n}, "n_municipalities", "n_facilities", "employments", "text"}.
+    """
+    frame = targets_frame(fiscal_year, facility_ids)
+    result = {}
+    for unit, by in (("municipalities", ("municipality", "fiscal_year")),
+                     ("facilities", ("facility_id", "fiscal_year"))):
+        summary = achievement_summary(classify_facilities(frame, by=by),
+                                      employments_by_facility(frame, by=by), by=("fiscal_year",))
+        row = summary.iloc[0] if len(summary) else None
+        result[unit] = {key: int(row[key]) if row is not None else 0 for key in STATUSES}
+        result[f"n_{unit}"] = int(row["n_classified"]) if row is not None else 0
+        result["employments"] = float(row["employments"]) if row is not None else 0.0
+    counts, total = result["municipalities"], result["n_municipalities"]
+    result["text"] = (f"目標を判定した{total}自治体のうち、{counts['achieved']}自治体において目標を完全に達成。"
+                      f"また、{counts['partly']}自治体では一部の項目または一部の拠点を除いて目標達成"
+                      f"（未達成は{counts['not_achieved']}自治体）。") if total else ""
+    return result
 
 
 def facility_targets(facility, fiscal_year: int) -> dict:

@@ -70,6 +70,15 @@ def percent(value: float | None, digits: int = 1) -> str:
     return f"{value * 100:.{digits}f}%"
 
 
+def points(value: float | None, digits: int = 1, unit: bool = True) -> str:
+    """Format a difference of rates in percentage points ("+3.2ポイント", "−1.0", "±0.0")."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    rounded = round(value * 100, digits)
+    sign = "±" if rounded == 0 else ("+" if rounded > 0 else "−")
+    return f"{sign}{abs(rounded):.{digits}f}" + ("ポイント" if unit else "")
+
+
 def _svg(width: int, height: int, title: str, desc: str, body: list[str], css_class: str) -> Markup:
     chart_id = f"chart-{next(_ids)}"
     label = escape(title)

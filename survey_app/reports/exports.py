@@ -22,8 +22,8 @@ from ..models import OPERATOR_KINDS
 from ..questionnaire import ESTABLISHMENT, RESPONDENT_GROUP, SATISFACTION, SERVICES
 from ..targets.queries import achievement_for
 from ..timeutil import fiscal_year_label, to_tokyo, utcnow
-from . import queries, voices
-from .achievement import met_mark
+from . import charts, queries, voices
+from .achievement import STATUS_LABELS, met_mark
 
 
 BOM = "\ufeff"
@@ -68,13 +68,14 @@ def _mark(meets: bool, rate) -> str:
     return "○" if meets else ""
 
 
-def _csv_line(values) -> str:
+def csv_line(values) -> str:
+    """One CSV line (CRLF), formula-looking cells made inert; also the audit log's export."""
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\r\n").writerow([safe_cell(v) for v in values])
     return buffer.getvalue()
 
 
-def _attachment(filename: str) -> dict:
+def attachment(filename: str) -> dict:
     return {"Content-Disposition": f'attachment; filename="{filename}"'}
 
 
@@ -113,10 +114,10 @@ def _top_voices(heard: dict | None, polarity: str) -> str:
 
 
 def overview_csv_response(data: queries.Overview) -> Response:
-    lines = [BOM + _csv_line(OVERVIEW_HEADERS)]
-    lines.extend(_csv_line(values) for values in overview_rows(data))
+    lines = [BOM + csv_line(OVERVIEW_HEADERS)]
+    lines.extend(csv_line(values) for values in overview_rows(data))
     return Response("".join(lines), mimetype="text/csv; charset=utf-8",
-                    headers=_attachment(f"overview_{data.fiscal_year}.csv"))
+                    headers=attachment(f"overview_{data.fiscal_year}.csv"))
 
 
 def response_values(facility, row) -> list:
@@ -139,26 +140,26 @@ def comments_csv_response(facility, fiscal_year: int, filters, run_id, theme_lab
     """Exactly the comments the filtered list shows (all its pages), masked, newest first."""
 
     def generate():
-        yield BOM + _csv_line(COMMENT_HEADERS)
+        yield BOM + csv_line(COMMENT_HEADERS)
         for row, theme_code in queries.iter_comments(facility, fiscal_year, filters, run_id):
-            yield _csv_line([
+            yield csv_line([
                 row.id, to_tokyo(row.submitted_at).strftime("%Y-%m-%d %H:%M"),
                 SATISFACTION.label_of(row.satisfaction) or "",
                 GROUP_LABELS.get(row.respondent_group, "") if row.respondent_group else "",
                 theme_labels.get(theme_code, theme_code or ""), mask_personal_data(row.comment)])
 
     return Response(stream_with_context(generate()), mimetype="text/csv; charset=utf-8",
-                    headers=_attachment(f"{facility.code}_comments_{fiscal_year}.csv"))
+                    headers=attachment(f"{facility.code}_comments_{fiscal_year}.csv"))
 
 
 def responses_csv_response(facility, fiscal_year: int) -> Response:
     """Stream every response of a facility and year, a batch of rows per query."""
 
     def generate():
-        yield BOM + _csv_line(RESPONSE_HEADERS)
+        yield BOM + csv_line(RESPONSE_HEADERS)
         buffer = []
         for row in queries.iter_responses(facility, fiscal_year):
-            buffer.append(_csv_line(response_values(facility, row)))
+            buffer.append(csv_line(response_values(facility, row)))
             if len(buffer) >= 500:
                 yield "".join(buffer)
                 buffer = []
@@ -166,7 +167,7 @@ def responses_csv_response(facility, fiscal_year: int) -> Response:
             yield "".join(buffer)
 
     return Response(stream_with_context(generate()), mimetype="text/csv; charset=utf-8",
-                    headers=_attachment(f"{facility.code}_responses_{fiscal_year}.csv"))
+                    headers=attachment(f"{facility.code}_responses_{fiscal_year}.csv"))
 
 
 # ---------------------------------------------------------------------------- Excel
@@ -329,17 +330,132 @@ def overview_xlsx_response(data: queries.Overview) -> Response:
     overview_workbook(data).save(buffer)
     return Response(buffer.getvalue(),
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers=_attachment(f"overview_{data.fiscal_year}.xlsx"))
+                    headers=attachment(f"overview_{data.fiscal_year}.xlsx"))
+
+
+# ---------------------------------------------------------------------------- national report
+
+NATIONAL_GROUP_HEADERS = ("区分", "回答のあった施設", "満足度：回答10件以上の施設", "満足度：90%以上の施設",
+                          "満足度：90%以上の施設の割合（%）", "「できてよかった」：回答10件以上の施設",
+                          "「できてよかった」：90%以上の施設", "「できてよかった」：90%以上の施設の割合（%）",
+                          "回答数", "満足度（%）", "満足度 下限（%）", "満足度 上限（%）")
+NATIONAL_FACILITY_HEADERS = (
+    "施設コード", "施設名", "都道府県", "運営主体", "回答数", "満足度（%）", "下限（%）", "上限（%）",
+    "前年度の回答数", "前年度の満足度（%）", "前年度との差（ポイント）", "差の下限（ポイント）",
+    "差の上限（ポイント）", "前年度との差の判定", "全国（ほかの全施設）の満足度（%）",
+    "全国との差（ポイント）", "差の下限（ポイント）", "差の上限（ポイント）", "全国との差の判定")
+
+
+def _points_cell(value):
+    return SUPPRESSED_TEXT if value is None else round(value * 100, 1)
+
+
+def _verdict(value, significant, up: str, down: str) -> str:
+    if value is None:
+        return SUPPRESSED_TEXT
+    if not significant:
+        return "誤差の範囲"
+    return up if value > 0 else down
+
+
+def _group_values(row: dict) -> list:
+    values = [row["label"], row["facilities"]]
+    for measure in ("satisfaction", "establishment"):
+        values += [row[f"{measure}_eligible"], row[f"{measure}_meeting"],
+                   _percent_cell(row[f"{measure}_share"])]
+    return values + [row["n"], _percent_cell(row["satisfaction_rate"]),
+                     _percent_cell(row["satisfaction_low"]), _percent_cell(row["satisfaction_high"])]
+
+
+def national_facility_values(row: dict) -> list:
+    f, c, r = row["facility"], row["change"], row["rest"]
+    return [f.code, f.name, f.prefecture, f.operator_kind_label, c["n"], _percent_cell(c["rate"]),
+            _percent_cell(c["low"]), _percent_cell(c["high"]), c["previous_n"],
+            _percent_cell(c["previous_rate"]), _points_cell(c["change"]), _points_cell(c["change_low"]),
+            _points_cell(c["change_high"]), _verdict(c["change"], c["significant"], "上昇", "低下"),
+            _percent_cell(r["rest_rate"]), _points_cell(r["difference"]), _points_cell(r["difference_low"]),
+            _points_cell(r["difference_high"]),
+            _verdict(r["difference"], r["significant"], "全国より高い", "全国より低い")]
+
+
+def national_workbook(report) -> Workbook:
+    """全国集計 (the sentences and breakdowns), 施設別の比較, 年度目標 and 利用者の声."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "全国集計"
+    title = _cell(sheet, 1, 1, f"一体的実施施設 利用者アンケート 全国集計（{report.fiscal_year_label}）")
+    title.font = Font(bold=True, size=14)
+    line = 2
+    for measure in ("satisfaction", "establishment"):
+        summary = report.summaries[measure]
+        if summary["lead"]:
+            _cell(sheet, line, 1, f"○ {summary['lead']}（{summary['detail']}）")
+            line += 1
+    change = report.changes["satisfaction"]
+    _cell(sheet, line, 1, f"回答 {report.totals['n']:,}件、全体の満足度 {charts.percent(report.totals['satisfaction_rate'])}"
+                          f"（前年度 {charts.percent(change['previous_rate'])}、差 {charts.points(change['change'])}"
+                          f"：{_verdict(change['change'], change['significant'], '上昇', '低下')}）。"
+                          f"回答{queries.MIN_N}件未満の施設は「{SUPPRESSED_TEXT}」として数えていません。"
+                          f"出力日時 {to_tokyo(utcnow()):%Y-%m-%d %H:%M}（日本時間）")
+    line += 2
+    for heading, rows in (("運営主体別", report.by_operator), ("支援対象者別（重複計上）", report.by_target_group)):
+        _cell(sheet, line, 1, heading).font = Font(bold=True)
+        _write_table(sheet, NATIONAL_GROUP_HEADERS, [_group_values(row) for row in rows], start_row=line + 1)
+        line += len(rows) + 3
+    sheet.freeze_panes = None
+    for column, width in enumerate([22, 12, 14, 14, 14, 16, 16, 16, 10, 10, 10, 10], start=1):
+        sheet.column_dimensions[get_column_letter(column)].width = width
+
+    facilities = workbook.create_sheet("施設別の比較")
+    _write_table(facilities, NATIONAL_FACILITY_HEADERS,
+                 [national_facility_values(row) for row in report.facilities],
+                 widths=[30, 34, 10, 10, 9, 10, 10, 10, 12, 12, 12, 10, 10, 12, 14, 12, 10, 10, 14])
+
+    targets = workbook.create_sheet("年度目標")
+    goal = report.achievement
+    if goal["n_municipalities"]:
+        _cell(targets, 1, 1, f"{report.fiscal_year_label}に{goal['text']}")
+        rows = [[label, goal["municipalities"][key], goal["facilities"][key]]
+                for key, label in STATUS_LABELS.items()]
+        rows.append(["計", goal["n_municipalities"], goal["n_facilities"]])
+        _write_table(targets, ("達成状況", "自治体", "施設"), rows, start_row=3, widths=[14, 10, 10])
+        if goal["employments"]:
+            _cell(targets, 3 + len(rows) + 2, 1, f"就職者数の実績：計{goal['employments']:,.0f}人")
+    else:
+        _cell(targets, 1, 1, f"{report.fiscal_year_label}の年度目標は、まだ判定できるものがありません。")
+
+    heard = workbook.create_sheet("利用者の声")
+    heard_voices = report.voices
+    if not heard_voices.has_mentions:
+        _cell(heard, 1, 1, "「評価する声」と「充実を求める意見」の区別のあるテーマ分析の結果はまだありません。")
+    else:
+        rows = []
+        for polarity, label in voices.POLARITY_LABELS.items():
+            for theme in heard_voices.top.get(polarity, []):
+                rows.append([label, theme["label"], theme["count"], "／".join(theme["quotes"])])
+        _write_table(heard, ("種類", "テーマ", "人数", "主な声（個人情報は伏せ字）"), rows, widths=[18, 30, 8, 100])
+        start = len(rows) + 3
+        _write_table(heard, ("テーマ", "評価する声（人）", "充実を求める意見（人）"),
+                     [[t["label"], t["praise"], t["request"]] for t in heard_voices.themes], start_row=start)
+    return workbook
+
+
+def national_xlsx_response(report) -> Response:
+    buffer = io.BytesIO()
+    national_workbook(report).save(buffer)
+    return Response(buffer.getvalue(),
+                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers=attachment(f"national_{report.fiscal_year}.xlsx"))
 
 
 # ---------------------------------------------------------------------------- PDF
 
-def report_pdf(context: dict) -> bytes:
+def report_pdf(context: dict, template: str = "reports/pdf.html") -> bytes:
     # Imported late: WeasyPrint loads pango, which the pages do not need.
     from weasyprint import HTML
     from weasyprint.urls import URLFetcher
 
-    html = render_template("reports/pdf.html", **context)
+    html = render_template(template, **context)
     # The report is self-contained: no file, network or other URL may be fetched.
     fetcher = URLFetcher(allowed_protocols=("data",))
     return HTML(string=html, url_fetcher=fetcher).write_pdf()
@@ -348,5 +464,10 @@ def report_pdf(context: dict) -> bytes:
 def report_pdf_response(context: dict) -> Response:
     facility = context["facility"]
     return Response(report_pdf(context), mimetype="application/pdf",
-                    headers=_attachment(f"{facility.code}_report_{context['fiscal_year']}.pdf"))
+                    headers=attachment(f"{facility.code}_report_{context['fiscal_year']}.pdf"))
 
+
+
+def national_pdf_response(context: dict) -> Response:
+    return Response(report_pdf(context, "reports/national_pdf.html"), mimetype="application/pdf",
+                    headers=attachment(f"national_{context['report'].fiscal_year}.pdf"))

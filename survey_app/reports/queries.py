@@ -144,6 +144,13 @@ class Overview:
     restricted: bool = False
     achievement: object = None  # reports.achievement.OverviewAchievement, set by the view
     voices: object = None  # reports.voices.Voices of the listed facilities, set by the view
+    changes: dict = field(default_factory=dict)  # {code: year on year}, reports.comparison
+
+    def counts(self) -> pd.DataFrame:
+        """The year's counts per listed facility (facility_code and COUNT_COLUMNS)."""
+        return pd.DataFrame([{"facility_code": row.facility.code,
+                              **{column: row.figures[column] for column in COUNT_COLUMNS}}
+                             for row in self.rows], columns=["facility_code", *COUNT_COLUMNS])
 
 
 def overview(fiscal_year: int, facilities: list[Facility], *, restricted: bool,

@@ -6,7 +6,8 @@ from flask import g, render_template, request
 from analysis.masking import mask_personal_data
 
 from ..audit import record
-from ..auth import accessible_facilities, current_user, facility_or_404, login_required
+from ..auth import (accessible_facilities, current_user, facility_or_404, login_required,
+                    roles_required)
 from ..inputs import int_arg
 from ..models import OPERATOR_KINDS
 from ..questionnaire import ESTABLISHMENT, RESPONDENT_GROUP, SATISFACTION
@@ -14,7 +15,7 @@ from ..fiscal_years import (FIRST_FISCAL_YEAR, current_fiscal_year, default_fisc
                            year_choices, years_with_data)
 from ..prefectures import sorted_prefectures
 from ..timeutil import fiscal_year_label, to_tokyo, utcnow
-from . import achievement, bp, charts, devices, exports, queries, voices
+from . import achievement, bp, charts, comparison, devices, exports, national, queries, voices
 
 GROUP_LABELS = {choice.value: choice.label for choice in RESPONDENT_GROUP.choices}
 MONTH_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -74,12 +75,19 @@ def build_overview(fiscal_year: int, with_themes: bool = True):
                             with_themes=with_themes)
     data.achievement = achievement.overview_achievement(fiscal_year, shown)
     data.voices = voices.voices(data.run, shown, fiscal_year, with_quotes=with_themes)
+    data.changes = comparison.year_on_year(fiscal_year, shown, restricted=restricted(),
+                                           current=data.counts())
     return visible, data, prefecture, operator_kind
 
 
 @bp.app_template_filter("report_percent")
 def report_percent(value, digits: int = 1) -> str:
     return charts.percent(value, digits)
+
+
+@bp.app_template_filter("report_points")
+def report_points(value, unit: bool = True) -> str:
+    return charts.points(value, unit=unit)
 
 
 @bp.app_template_filter("report_tokyo_time")
@@ -182,6 +190,8 @@ def facility_report(facility, fiscal_year: int) -> dict:
         "establishment_question": ESTABLISHMENT, "charts": charts, "min_n": queries.MIN_N,
         "generated_at": utcnow(), "targets": achievement.facility_targets(facility, fiscal_year),
         "met_mark": achievement.met_mark, "voices": voices.voices(run, [facility], fiscal_year),
+        "comparison": comparison.facility_comparison(facility, fiscal_year),
+        "previous_year_label": fiscal_year_label(fiscal_year - 1),
     }
 
 
@@ -206,6 +216,44 @@ def facility(code: str):
         group_labels=GROUP_LABELS, devices=devices.facility_devices(facility))
     record("report.view", f"{facility.code} fy={fiscal_year}")
     return page
+
+
+# The national report pools every facility: for the roles that see them all.
+NATIONAL_ROLES = ("admin", "analyst")
+
+
+def national_context(fiscal_year: int) -> dict:
+    return {"report": national.national_report(fiscal_year, accessible_facilities()),
+            "charts": charts, "min_n": queries.MIN_N}
+
+
+@bp.get("/national", endpoint="national")
+@roles_required(*NATIONAL_ROLES)
+def national_page():
+    """The national report in the ministry's form: headline, breakdowns, targets, voices."""
+    fiscal_year = fiscal_year_arg()
+    page = render_template("reports/national.html", **national_context(fiscal_year),
+                           fiscal_years=fiscal_year_choices(fiscal_year))
+    record("report.view", f"national fy={fiscal_year}")
+    return page
+
+
+@bp.get("/export/national.pdf")
+@roles_required(*NATIONAL_ROLES)
+def export_national_pdf():
+    fiscal_year = fiscal_year_arg()
+    context = national_context(fiscal_year)
+    record("report.export", f"national.pdf fy={fiscal_year}")
+    return exports.national_pdf_response(context)
+
+
+@bp.get("/export/national.xlsx")
+@roles_required(*NATIONAL_ROLES)
+def export_national_xlsx():
+    fiscal_year = fiscal_year_arg()
+    context = national_context(fiscal_year)
+    record("report.export", f"national.xlsx fy={fiscal_year}")
+    return exports.national_xlsx_response(context["report"])
 
 
 @bp.get("/export/overview.csv")

@@ -13,7 +13,8 @@ from tests.survey_app.test_auth import (PASSWORD, csrf_token, get_user, is_login
                                         make_user)
 
 NEW_PASSWORD = "welcome-to-aomori-2012"
-ADMIN_PAGES = ["/admin/", "/admin/users", "/admin/users/new", "/admin/users/1", "/admin/audit"]
+ADMIN_PAGES = ["/admin/", "/admin/users", "/admin/users/new", "/admin/users/1", "/admin/audit",
+               "/admin/audit.csv", "/admin/devices"]
 
 
 @pytest.fixture
@@ -58,7 +59,7 @@ def test_every_admin_route_is_protected(app, client):
     rules = [r for r in app.url_map.iter_rules() if r.endpoint.startswith("admin.")]
     assert len(rules) >= 8
     for rule in rules:
-        url = rule.build({"user_id": 1} if "user_id" in rule.arguments else {})[1]
+        url = rule.build({argument: 1 for argument in rule.arguments})[1]
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             response = client.open(url, method=method, data={"csrf_token": token})
             assert response.status_code == 403, (method, url)
