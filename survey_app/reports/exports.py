@@ -334,15 +334,19 @@ def overview_xlsx_response(data: queries.Overview) -> Response:
 
 # ---------------------------------------------------------------------------- PDF
 
-def report_pdf(context: dict) -> bytes:
+def html_to_pdf(html: str) -> bytes:
+    """Print a self-contained page (the facility report, paper questionnaires) to PDF."""
     # Imported late: WeasyPrint loads pango, which the pages do not need.
     from weasyprint import HTML
     from weasyprint.urls import URLFetcher
 
-    html = render_template("reports/pdf.html", **context)
-    # The report is self-contained: no file, network or other URL may be fetched.
+    # No file, network or other URL may be fetched.
     fetcher = URLFetcher(allowed_protocols=("data",))
     return HTML(string=html, url_fetcher=fetcher).write_pdf()
+
+
+def report_pdf(context: dict) -> bytes:
+    return html_to_pdf(render_template("reports/pdf.html", **context))
 
 
 def report_pdf_response(context: dict) -> Response:
