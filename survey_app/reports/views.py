@@ -7,6 +7,7 @@ from analysis.masking import mask_personal_data
 
 from ..audit import record
 from ..auth import accessible_facilities, current_user, facility_or_404, login_required
+from ..auth.access import REPORT_ROLES, forbidden_page
 from ..inputs import int_arg
 from ..models import OPERATOR_KINDS
 from ..questionnaire import ESTABLISHMENT, RESPONDENT_GROUP, SATISFACTION
@@ -20,6 +21,13 @@ GROUP_LABELS = {choice.value: choice.label for choice in RESPONDENT_GROUP.choice
 MONTH_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 THEME_CODE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
 SEARCH_MAX_LENGTH = 100
+
+
+@bp.before_request
+def _report_readers_only():
+    """Clerks type in paper answers and nothing else: no report, export or national figure."""
+    if current_user.is_authenticated and current_user.role not in REPORT_ROLES:
+        return forbidden_page()
 
 
 def report_years() -> list[int]:
