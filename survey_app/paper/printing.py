@@ -9,7 +9,7 @@ import segno
 from flask import render_template
 
 from ..questionnaire import QUESTIONS
-from ..reports.exports import html_to_pdf
+from ..reports import exports
 from .sheets import shown
 
 # WeasyPrint does not lay out <ruby>: print each reading as a small line above its characters.
@@ -32,4 +32,4 @@ def questionnaire_html(facility, numbers: list[str]) -> str:
 
 
 def questionnaire_pdf(facility, numbers: list[str]) -> bytes:
-    return html_to_pdf(questionnaire_html(facility, numbers))
+    return exports.html_to_pdf(questionnaire_html(facility, numbers))

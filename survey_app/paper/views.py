@@ -14,7 +14,7 @@ from ..auth.access import can_enter_paper, paper_facilities
 from ..extensions import db
 from ..models import Facility
 from ..questionnaire import COMMENT, QUESTIONS
-from ..reports.exports import _attachment
+from ..reports import exports
 from ..survey.forms import FormState, answers_from_form
 from . import bp
 from .entry import PaperAnswer, PaperConflict, parse_answered_on, store_paper_answers, today_tokyo
@@ -67,7 +67,7 @@ def print_sheets():
     pdf = questionnaire_pdf(facility, numbers)
     audit.record("paper.print", f"{facility.code} {shown(numbers[0])}–{shown(numbers[-1])}")
     return Response(pdf, mimetype="application/pdf",
-                    headers=_attachment(f"{facility.code}_questionnaire_{numbers[0]}-{numbers[-1]}.pdf"))
+                    headers=exports._attachment(f"{facility.code}_questionnaire_{numbers[0]}-{numbers[-1]}.pdf"))
 
 
 @bp.get("/template.<any(xlsx, csv):kind>")
@@ -76,7 +76,7 @@ def template(kind: str):
     mimetype = ("text/csv; charset=utf-8" if kind == "csv"
                 else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     return Response(write_template("." + kind), mimetype=mimetype,
-                    headers=_attachment(f"paper_answers_template.{kind}"))
+                    headers=exports._attachment(f"paper_answers_template.{kind}"))
 
 
 @bp.post("/import")
