@@ -48,7 +48,7 @@ TARGET_HEADERS = ("施設コード", "施設名", "年度", "指標", "単位", 
 RESPONSE_HEADERS = (
     "回答ID", "施設コード", "施設名", "回答日時（日本時間）", "年度", "満足度（1〜4）", "満足度",
     "施設ができてよかったか（1〜4）", "施設ができてよかったか", "支援対象者", "利用したサービス",
-    "ご意見・ご要望（個人情報は伏せ字）", "回答方法", "調査票番号",
+    "回答方法", "調査票番号", "ご意見・ご要望（個人情報は伏せ字）",
 )
 
 
@@ -128,8 +128,8 @@ def response_values(facility, row) -> list:
         row.establishment, ESTABLISHMENT.label_of(row.establishment) or "",
         GROUP_LABELS.get(row.respondent_group, "") if row.respondent_group else "",
         "、".join(SERVICE_LABELS.get(s, s) for s in services),
-        mask_personal_data(row.comment), CHANNELS.get(row.channel, row.channel),
-        shown_sheet_number(row.sheet_number) if row.sheet_number else "",
+        CHANNELS.get(row.channel, row.channel), shown_sheet_number(row.sheet_number) if row.sheet_number else "",
+        mask_personal_data(row.comment),
     ]
 
 

@@ -45,10 +45,10 @@ def test_the_facility_report_shows_the_mix_and_filters_comments_by_channel(app):
     assert "タブレットの声" in export and "紙の声" not in export
     responses = manager.get(f"/reports/{FACILITY_CODE}/responses.csv?fy=2024&channel=paper")
     rows = list(csv.reader(io.StringIO(responses.get_data(as_text=True).lstrip("\ufeff"))))
-    assert rows[0][-2:] == ["回答方法", "調査票番号"]
-    assert [(row[-3], row[-2], row[-1]) for row in rows[1:]] == [("紙の声", "紙", "0000001-8")]
+    assert rows[0][-3:] == ["回答方法", "調査票番号", "ご意見・ご要望（個人情報は伏せ字）"]
+    assert [(row[-3], row[-2], row[-1]) for row in rows[1:]] == [("紙", "0000001-8", "紙の声")]
     every = manager.get(f"/reports/{FACILITY_CODE}/responses.csv?fy=2024").get_data(as_text=True)
-    assert sorted(line.split(",")[-2] for line in every.splitlines()[1:]) == ["API", "タブレット", "タブレット", "紙"]
+    assert sorted(line.split(",")[-3] for line in every.splitlines()[1:]) == ["API", "タブレット", "タブレット", "紙"]
 
 
 def test_the_overview_shows_the_mix_of_the_visible_facilities(app):
