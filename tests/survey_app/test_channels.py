@@ -74,14 +74,17 @@ def test_migration_0013_renames_source_to_channel_and_backfills(app):
                 " VALUES (:uuid, :facility, 1, :source, :at, :at, 2024, 1, 1, '[]', 'h')"),
                 {"uuid": str(uuid.UUID(int=number)), "facility": facility_id, "source": source, "at": ANSWERED})
         db.session.commit()
+        db.session.remove()
         upgrade(revision="0013")
         columns = {c["name"] for c in inspect(db.engine).get_columns("responses")}
         assert "channel" in columns and "source" not in columns and "sheet_number" in columns
         channels = db.session.execute(text("SELECT client_uuid, channel FROM responses ORDER BY client_uuid")).all()
         assert [channel for _uuid, channel in channels] == ["tablet", "api", "demo"]
+        db.session.commit()  # end the read: PostgreSQL's ALTER TABLE waits for every open one
         downgrade(revision="0007")
         sources = db.session.execute(text("SELECT source FROM responses ORDER BY client_uuid")).scalars().all()
         assert sources == ["form", "api", "demo"]
+        db.session.commit()
         downgrade(revision="base")
         db.session.execute(text("DROP TABLE alembic_version"))
         db.session.commit()
