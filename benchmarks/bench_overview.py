@@ -64,7 +64,7 @@ def generate_responses(engine, n: int, seed: int = 2012, comment_share: float = 
     span = (end - start).total_seconds()
     quality = {fid: rng.uniform(0.80, 0.98) for fid in facility_ids}
     table = sa.table("responses", *[sa.column(c) for c in (
-        "client_uuid", "facility_id", "form_version", "source", "submitted_at", "received_at",
+        "client_uuid", "facility_id", "form_version", "channel", "submitted_at", "received_at",
         "fiscal_year", "satisfaction", "establishment", "respondent_group", "services", "comment",
         "content_hash")])
     groups = ("welfare", "disability", "parenting", "youth", "middle_aged", "other", None)
@@ -77,7 +77,7 @@ def generate_responses(engine, n: int, seed: int = 2012, comment_share: float = 
             comment = rng.choice(pool)[0] if rng.random() < comment_share else None
             chunk.append({
                 "client_uuid": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                "facility_id": facility_id, "form_version": 1, "source": "demo",
+                "facility_id": facility_id, "form_version": 1, "channel": "demo",
                 "submitted_at": submitted, "received_at": submitted,
                 "fiscal_year": fiscal_year_of(to_tokyo(submitted).date()),
                 "satisfaction": rng.choice((1, 1, 2)) if good else rng.choice((3, 4)),

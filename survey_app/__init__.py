@@ -86,7 +86,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import admin, api, auth, catalogs, errors, health, reports, survey, targets
+    from . import admin, api, auth, catalogs, errors, health, paper, reports, survey, targets
 
     health.init_app(app)
     errors.init_app(app)
@@ -97,6 +97,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(targets.bp)  # yearly targets (年度目標) and results
     app.register_blueprint(reports.bp)  # report pages and exports
     app.register_blueprint(catalogs.bp)  # theme catalog versions (analysts)
+    app.register_blueprint(paper.bp)  # paper questionnaires: printing, entry, import
 
 
 def _register_commands(app: Flask) -> None:
@@ -106,8 +107,9 @@ def _register_commands(app: Flask) -> None:
     from .demo import demo_data_command
     from .devices import devices_cli
     from .facilities import facilities_cli
+    from .paper.cli import paper_cli
     from .targets.cli import targets_cli
 
     for command in (facilities_cli, devices_cli, demo_data_command, backup_command, users_cli, targets_cli,
-                    comments_cli):
+                    comments_cli, paper_cli):
         app.cli.add_command(command)

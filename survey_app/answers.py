@@ -9,7 +9,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from functools import cache
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -121,9 +121,11 @@ def parse_submitted_at(value, now: datetime | None = None) -> tuple[datetime | N
     return moment, None
 
 
-def content_hash(facility: Facility, answers: dict) -> str:
-    payload = json.dumps({"facility": facility.code, "answers": answers},
-                         sort_keys=True, ensure_ascii=False)
+def content_hash(facility: Facility, answers: dict, answered_on: date | None = None) -> str:
+    content = {"facility": facility.code, "answers": answers}
+    if answered_on is not None:  # a paper sheet's written date is part of what was entered
+        content["answered_on"] = answered_on.isoformat()
+    payload = json.dumps(content, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -137,43 +139,63 @@ def _insert_ignoring_duplicates(dialect_name: str):
             .returning(Response.__table__.c.id))
 
 
-def store_response(*, client_uuid: str, facility: Facility, device: Device | None, answers: dict,
-                   submitted_at: datetime, source: str,
-                   form_version: int = FORM_VERSION) -> tuple[dict, bool]:
-    """Store validated answers once per client id; return (the stored record as JSON, created).
-
-    One statement decides between a new answer and a re-send, so concurrent re-sends from
-    several workers cannot double a response. Raises ConflictError when the id was already
-    used for different answers.
-    """
-    now = utcnow()
-    values = {
+def response_values(*, client_uuid: str, facility: Facility, device: Device | None, answers: dict,
+                    submitted_at: datetime, channel: str, form_version: int = FORM_VERSION,
+                    sheet_number: str | None = None, answered_on: date | None = None) -> dict:
+    """The row of one validated answer, as `insert_once` stores it."""
+    return {
         "client_uuid": client_uuid,
         "facility_id": facility.id,
         "device_id": device.id if device else None,
         "form_version": form_version,
-        "source": source,
+        "channel": channel,
+        "sheet_number": sheet_number,
         "submitted_at": submitted_at,
-        "received_at": now,
+        "received_at": utcnow(),
         "fiscal_year": fiscal_year_of_utc(submitted_at),
         "satisfaction": answers["satisfaction"],
         "establishment": answers["establishment"],
         "respondent_group": answers["respondent_group"],
         "services": answers["services"],
         "comment": answers["comment"],
-        "content_hash": content_hash(facility, answers),
+        "content_hash": content_hash(facility, answers, answered_on),
     }
-    facility_code = facility.code  # read before commit expires the object
+
+
+def insert_once(values: dict):
+    """Insert a row unless its client id is stored; return None if inserted, else the stored row.
+
+    One statement decides between a new answer and a re-send, so concurrent re-sends from
+    several workers cannot double a response. The caller commits (or rolls back).
+    """
     statement = _insert_ignoring_duplicates(db.engine.dialect.name)
-    created = db.session.execute(statement, values).first() is not None
+    if db.session.execute(statement, values).first() is not None:
+        return None
+    return db.session.execute(
+        select(Response.__table__).where(Response.client_uuid == values["client_uuid"])).mappings().one()
+
+
+def store_response(*, client_uuid: str, facility: Facility, device: Device | None, answers: dict,
+                   submitted_at: datetime, channel: str, form_version: int = FORM_VERSION,
+                   sheet_number: str | None = None,
+                   answered_on: date | None = None) -> tuple[dict, bool]:
+    """Store validated answers once per client id; return (the stored record as JSON, created).
+
+    Raises ConflictError when the id was already used for different answers.
+    """
+    values = response_values(client_uuid=client_uuid, facility=facility, device=device,
+                             answers=answers, submitted_at=submitted_at, channel=channel,
+                             form_version=form_version, sheet_number=sheet_number,
+                             answered_on=answered_on)
+    now = values["received_at"]
+    facility_code = facility.code  # read before commit expires the object
+    existing = insert_once(values)
     # Touch the device at most once a minute: one write per answer is enough for SQLite.
     if device is not None and (device.last_seen_at is None or now - device.last_seen_at > DEVICE_SEEN_RESOLUTION):
         device.last_seen_at = now
     db.session.commit()
-    if created:
+    if existing is None:
         return _record_as_json(values, facility_code), True
-    existing = db.session.execute(
-        select(Response.__table__).where(Response.client_uuid == client_uuid)).mappings().one()
     if existing["content_hash"] != values["content_hash"]:
         raise ConflictError(client_uuid)
     return _record_as_json(existing, facility_code), False

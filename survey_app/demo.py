@@ -1,7 +1,7 @@
 """Synthetic demo responses: `flask --app survey_app demo-data [--responses N] [--seed S]`.
 
 The command loads the shipped facilities and makes the database hold exactly N responses with
-``source = "demo"`` for seed S, spread over the current and the previous fiscal year (年度) up to
+``channel = "demo"`` for seed S, spread over the current and the previous fiscal year (年度) up to
 yesterday (Asia/Tokyo). Rows from the form and the API are never touched.
 
 Generation is vectorised with numpy; only the comment text and the content hash are built per
@@ -35,7 +35,7 @@ from .models import Facility, Response
 from .questionnaire import FORM_VERSION, RESPONDENT_GROUP, SERVICES
 from .timeutil import fiscal_year_label, fiscal_year_of, to_tokyo, utcnow
 
-DEMO_SOURCE = "demo"
+DEMO_CHANNEL = "demo"
 DEFAULT_RESPONSES = 20_000
 DEFAULT_SEED = 2012
 MAX_RESPONSES = 5_000_000
@@ -449,7 +449,7 @@ def content_hashes(codes, satisfaction, establishment, groups, service_masks, se
     return out
 
 
-INSERT_COLUMNS = ("client_uuid", "facility_id", "device_id", "form_version", "source", "submitted_at",
+INSERT_COLUMNS = ("client_uuid", "facility_id", "device_id", "form_version", "channel", "submitted_at",
                   "received_at", "fiscal_year", "satisfaction", "establishment", "respondent_group",
                   "services", "comment", "comment_masked", "content_hash")
 
@@ -474,9 +474,9 @@ def _chunk_rows(rows: DemoRows, start: int, stop: int, native_sqlite: bool) -> l
                   rows.establishment[sl].tolist(), rows.respondent_group[sl], services,
                   rows.comment[sl], rows.comment_masked[sl], rows.content_hash[sl])
     if native_sqlite:
-        return [(u, f, None, FORM_VERSION, DEMO_SOURCE, sub, rec, fy, sat, est, g, sv, c, m, h)
+        return [(u, f, None, FORM_VERSION, DEMO_CHANNEL, sub, rec, fy, sat, est, g, sv, c, m, h)
                 for u, f, sub, rec, fy, sat, est, g, sv, c, m, h in columns]
-    return [dict(zip(INSERT_COLUMNS, (u, f, None, FORM_VERSION, DEMO_SOURCE, sub, rec, fy, sat, est, g, sv, c, m, h)))
+    return [dict(zip(INSERT_COLUMNS, (u, f, None, FORM_VERSION, DEMO_CHANNEL, sub, rec, fy, sat, est, g, sv, c, m, h)))
             for u, f, sub, rec, fy, sat, est, g, sv, c, m, h in columns]
 
 
@@ -484,7 +484,7 @@ def _same_as_stored(connection, rows: DemoRows, chunk_rows: int = CHUNK_ROWS) ->
     """Tell whether the stored demo rows are exactly the generated ones, in the same order."""
     columns = [Response.__table__.c[name] for name in INSERT_COLUMNS]
     # On the statement, not the connection: Connection.execution_options changes the connection.
-    result = connection.execute(select(*columns).where(Response.source == DEMO_SOURCE)
+    result = connection.execute(select(*columns).where(Response.channel == DEMO_CHANNEL)
                                 .order_by(Response.id).execution_options(yield_per=chunk_rows))
     start = 0
     for stored in result.partitions():
@@ -508,13 +508,13 @@ def write_demo_rows(rows: DemoRows, progress: bool = False, native_sqlite: bool 
         native_sqlite = engine.dialect.name == "sqlite"
     with engine.connect() as connection:
         existing = connection.scalar(select(func.count()).select_from(Response)
-                                     .where(Response.source == DEMO_SOURCE))
+                                     .where(Response.channel == DEMO_CHANNEL))
         if existing == len(rows) and _same_as_stored(connection, rows):
             connection.rollback()
             return 0, False
         connection.rollback()  # end the read's implicit transaction before our own
         with connection.begin():
-            connection.execute(delete(Response).where(Response.source == DEMO_SOURCE))
+            connection.execute(delete(Response).where(Response.channel == DEMO_CHANNEL))
         if engine.dialect.name == "sqlite":
             # Room for the indexes while loading; restored afterwards (pooled connection).
             cache_size = connection.exec_driver_sql("PRAGMA cache_size").scalar()

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from .extensions import db
 from .models import OPERATOR_KINDS, Facility
 from .questionnaire import RESPONDENT_GROUP
+from .tables import TableError, decode_text
 
 SHIPPED_FACILITIES_CSV = Path(__file__).parent / "data" / "facilities.csv"
 REQUIRED_COLUMNS = ("code", "name", "prefecture", "municipality", "operator_kind", "start_fiscal_year")
@@ -98,13 +99,10 @@ def upsert_facilities(rows: list[dict]) -> tuple[int, int]:
 
 def read_text_file(path: Path) -> str:
     """Read a CSV saved as UTF-8 (with or without BOM) or as Shift_JIS by Excel."""
-    raw = path.read_bytes()
-    for encoding in ("utf-8-sig", "cp932"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise FacilityImportError(f"{path}: not UTF-8 or Shift_JIS text")
+    try:
+        return decode_text(path.read_bytes())
+    except TableError:
+        raise FacilityImportError(f"{path}: not UTF-8 or Shift_JIS text")
 
 
 def load_shipped_facilities() -> tuple[int, int]:

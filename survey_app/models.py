@@ -10,6 +10,9 @@ from .extensions import db
 from .timeutil import utcnow
 
 OPERATOR_KINDS = {"prefecture": "都道府県", "municipal": "市区町村"}
+# How an answer reached us. Demo answers keep their own channel: `demo-data` replaces exactly
+# those rows, and no report counts an invented answer as a tablet's.
+CHANNELS = {"tablet": "タブレット", "paper": "紙", "api": "API", "demo": "デモ"}
 
 
 class Facility(db.Model):
@@ -85,6 +88,8 @@ class Response(db.Model):
         # Covers the report overview's GROUP BY (facility, month) of one fiscal year.
         Index("ix_responses_fiscal_year_facility_cover", "fiscal_year", "facility_id", "submitted_at",
               "satisfaction", "establishment"),
+        # A paper sheet is stored once, nationally (its number includes no facility).
+        UniqueConstraint("sheet_number", name="uq_responses_sheet_number"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -92,7 +97,9 @@ class Response(db.Model):
     facility_id: Mapped[int] = mapped_column(ForeignKey("facilities.id"))
     device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"))
     form_version: Mapped[int]
-    source: Mapped[str] = mapped_column(String(10))  # "form" | "api" | "demo"
+    channel: Mapped[str] = mapped_column(String(10))  # a key of CHANNELS
+    # The printed number of a paper sheet (調査票番号, with its check digit); None otherwise.
+    sheet_number: Mapped[str | None] = mapped_column(String(8))
     # UTC, naive. submitted_at is when the respondent answered (the tablet's clock for
     # offline answers); received_at is when the server stored it.
     submitted_at: Mapped[datetime]
@@ -190,11 +197,13 @@ user_facilities = Table(
     Column("facility_id", ForeignKey("facilities.id", ondelete="CASCADE"), primary_key=True),
 )
 
-ROLES = {"admin": "管理者", "analyst": "分析担当", "manager": "施設管理者"}
+ROLES = {"admin": "管理者", "analyst": "分析担当", "manager": "施設管理者", "clerk": "入力担当"}
+# Roles bound to the facilities they are assigned; the others reach every facility.
+FACILITY_ROLES = ("manager", "clerk")
 
 
 class User(db.Model):
-    """A person who reads reports; managers see only their assigned facilities."""
+    """A person who logs in; managers and clerks reach only their assigned facilities."""
 
     __tablename__ = "users"
 
@@ -289,3 +298,21 @@ class CatalogVersion(db.Model):
     # What would change on the latest run: moves of main points between themes, with examples.
     preview: Mapped[dict | None] = mapped_column(JSON)
     published_at: Mapped[datetime | None]
+
+
+class PaperSheet(db.Model):
+    """One printed paper questionnaire; its serial is the national 調査票番号 without check digit.
+
+    Numbers are handed out here, one row per printed sheet, so that two print runs can never
+    share a number and a typed-in number tells its facility.
+    """
+
+    __tablename__ = "paper_sheets"
+
+    serial: Mapped[int] = mapped_column(primary_key=True)
+    facility_id: Mapped[int] = mapped_column(ForeignKey("facilities.id", ondelete="CASCADE"), index=True)
+    batch: Mapped[str] = mapped_column(String(36), index=True)  # one print run
+    printed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    printed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    facility: Mapped[Facility] = relationship()

@@ -9,7 +9,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from ..auth.accounts import USERNAME_PATTERN, find_user, normalize_username
 from ..auth.forms import NewPasswordMixin, new_password_fields
 from ..extensions import db
-from ..models import ROLES, Facility
+from ..models import FACILITY_ROLES, ROLES, Facility
 from ..prefectures import facility_key
 
 
@@ -26,15 +26,15 @@ def facility_choices() -> list[SelectChoice]:
 
 class RoleFacilitiesMixin:
     def validate_facilities(self, field):
-        if self.role.data == "manager" and not field.data:
-            raise ValidationError("施設管理者には、担当する施設を1つ以上選んでください。")
+        if self.role.data in FACILITY_ROLES and not field.data:
+            raise ValidationError(f"{ROLES[self.role.data]}には、担当する施設を1つ以上選んでください。")
 
 
 class UserEditForm(RoleFacilitiesMixin, FlaskForm):
     role = RadioField("役割", choices=[SelectChoice(key, label) for key, label in ROLES.items()],
                       validators=[DataRequired("役割を選んでください。")],
                       invalid_choice_message="役割を選んでください。")
-    facilities = CheckboxListField("担当施設（施設管理者のみ）", validate_choice=True,
+    facilities = CheckboxListField("担当施設（施設管理者・入力担当のみ）", validate_choice=True,
                                    invalid_choice_message="選べない施設が含まれています。")
 
     def __init__(self, *args, **kwargs):

@@ -17,7 +17,7 @@ from ..auth.accounts import (AccountError, create_user, disable_user, enable_use
                              set_password, set_role_and_facilities, unlock_user)
 from ..extensions import db
 from ..inputs import int_arg
-from ..models import ROLES, Device, Facility, User
+from ..models import FACILITY_ROLES, ROLES, AuditEvent, Device, Facility, User
 from ..timeutil import to_tokyo, utcnow
 from . import bp
 from .forms import ActionForm, DeviceEnrollForm, PasswordResetForm, UserCreateForm, UserEditForm
@@ -74,7 +74,7 @@ def create():
     if request.method == "GET":
         form.role.data = "manager"
     if form.validate_on_submit():
-        codes = form.facilities.data if form.role.data == "manager" else []
+        codes = form.facilities.data if form.role.data in FACILITY_ROLES else []
         try:
             user = create_user(form.username.data, form.role.data, form.new_password.data, codes)
         except (AccountError, ValueError) as error:
@@ -110,7 +110,7 @@ def edit(user_id: int):
         return _render_edit(user, form)
     if not form.validate_on_submit():
         return _render_edit(user, form)
-    codes = form.facilities.data if form.role.data == "manager" else []
+    codes = form.facilities.data if form.role.data in FACILITY_ROLES else []
     try:
         set_role_and_facilities(user, form.role.data, codes)
     except AccountError as error:

@@ -104,7 +104,7 @@ def submit_response():
     try:
         record, created = store_response(
             client_uuid=parsed["id"], facility=facility, device=device, answers=parsed["answers"],
-            submitted_at=parsed["submitted_at"], source="api", form_version=parsed["form_version"])
+            submitted_at=parsed["submitted_at"], channel="api", form_version=parsed["form_version"])
     except ConflictError:
         return _error(409, "同じ id で別の内容の回答がすでに保存されています。")
     return jsonify(record), 201 if created else 200

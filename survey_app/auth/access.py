@@ -29,6 +29,8 @@ SESSION_KEYS = ("auth_user_id", "auth_version", "auth_login_at", "auth_last_seen
 # Refresh auth_last_seen at most this often, so that not every response rewrites the cookie.
 LAST_SEEN_RESOLUTION_SECONDS = 30
 ROLES_SEEING_ALL_FACILITIES = ("admin", "analyst")
+# Who may read reports at all; a role not named here (a clerk) reads none.
+REPORT_ROLES = ("admin", "analyst", "manager")
 EXPIRED_MESSAGES = {
     "idle": "一定時間操作がなかったため、ログアウトしました。もう一度ログインしてください。",
     "absolute": "ログインしてから長い時間がたったため、ログアウトしました。もう一度ログインしてください。",
@@ -176,7 +178,9 @@ def safe_next_url(target: str | None) -> str | None:
 
 
 def default_landing_url() -> str:
-    """Return where users go after logging in: the reports."""
+    """Return where users go after logging in: the reports (clerks: paper entry)."""
+    if current_user.is_authenticated and current_user.role == "clerk":
+        return url_for("paper.entry")
     try:
         return url_for("reports.index")
     except Exception:  # the reports blueprint is not registered (e.g. in some tests)
@@ -251,6 +255,29 @@ def can_see_facility(user, facility: Facility | None) -> bool:
     if model.role == "manager":
         return any(f.id == facility.id for f in model.facilities)
     return False
+
+
+PAPER_ENTRY_ROLES = ("admin", "manager", "clerk")
+
+
+def can_enter_paper(user, facility: Facility | None) -> bool:
+    """Return whether `user` may type in paper answers for `facility` (clerks: that and nothing else)."""
+    model = _model(user)
+    if model is None or facility is None or model.disabled_at is not None:
+        return False
+    if model.role == "admin":
+        return True
+    return model.role in ("manager", "clerk") and any(f.id == facility.id for f in model.facilities)
+
+
+def paper_facilities(user=None) -> list[Facility]:
+    """The facilities whose paper answers `user` (default: the current user) may type in."""
+    model = _model(current_user._get_current_object() if user is None else user)
+    if model is None or model.disabled_at is not None or model.role not in PAPER_ENTRY_ROLES:
+        return []
+    if model.role == "admin":
+        return sorted(db.session.scalars(select(Facility)), key=facility_key)
+    return sorted(model.facilities, key=facility_key)
 
 
 def accessible_facilities(user=None) -> list[Facility]:

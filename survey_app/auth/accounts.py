@@ -8,7 +8,7 @@ import re
 from sqlalchemy import func, select, update
 
 from ..extensions import db
-from ..models import ROLES, Facility, User
+from ..models import FACILITY_ROLES, ROLES, Facility, User
 from ..prefectures import facility_key
 from ..timeutil import utcnow
 from .passwords import check_password_policy, hash_password
@@ -49,12 +49,12 @@ def check_role_and_facilities(role: str, facilities: list[Facility]) -> None:
     if role not in ROLES:
         raise AccountError(f"unknown role '{role}'; choose one of {', '.join(ROLES)}",
                            "役割の指定が正しくありません。")
-    if role == "manager" and not facilities:
-        raise AccountError("a manager needs at least one facility (--facility CODE)",
-                           "施設管理者には、担当する施設を1つ以上選んでください。")
-    if role != "manager" and facilities:
-        raise AccountError(f"only managers are assigned facilities; a {role} sees all of them",
-                           "担当施設を指定できるのは施設管理者だけです（他の役割は全施設を閲覧できます）。")
+    if role in FACILITY_ROLES and not facilities:
+        raise AccountError(f"a {role} needs at least one facility (--facility CODE)",
+                           f"{ROLES[role]}には、担当する施設を1つ以上選んでください。")
+    if role not in FACILITY_ROLES and facilities:
+        raise AccountError(f"only managers and clerks are assigned facilities; a {role} sees all of them",
+                           "担当施設を指定できるのは施設管理者と入力担当だけです（他の役割は全施設を閲覧できます）。")
 
 
 def check_new_username(username: str) -> str:
@@ -84,9 +84,9 @@ def create_user(username: str, role: str, password: str, facility_codes: list[st
 
 
 def set_role_and_facilities(user: User, role: str, facility_codes: list[str]) -> None:
-    """Change a user's role and assigned facilities (cleared for non-managers)."""
+    """Change a user's role and assigned facilities (cleared for roles that see all)."""
     facilities = facilities_for_codes(list(facility_codes))
-    if role != "manager":
+    if role not in FACILITY_ROLES:
         facilities = []
     check_role_and_facilities(role, facilities)
     changed = role != user.role or {f.id for f in facilities} != {f.id for f in user.facilities}

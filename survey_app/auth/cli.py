@@ -40,9 +40,9 @@ def _user_or_fail(username: str) -> User:
 
 @users_cli.command("create")
 @click.argument("username")
-@click.option("--role", required=True, type=click.Choice(list(ROLES)), help="admin, analyst or manager")
+@click.option("--role", required=True, type=click.Choice(list(ROLES)), help="admin, analyst, manager or clerk")
 @click.option("--facility", "facilities", multiple=True, metavar="CODE",
-              help="facility code a manager reads; repeat for several")
+              help="facility code of a manager or clerk; repeat for several")
 @click.option("--password-stdin", is_flag=True, help="read the password from the first line of stdin")
 def create_command(username, role, facilities, password_stdin):
     """Create a user; the password is asked for twice (hidden) or read from stdin."""

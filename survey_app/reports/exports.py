@@ -18,7 +18,8 @@ from openpyxl.utils import get_column_letter
 
 from analysis.masking import mask_personal_data
 
-from ..models import OPERATOR_KINDS
+from ..models import CHANNELS, OPERATOR_KINDS
+from ..paper.sheets import shown as shown_sheet_number
 from ..questionnaire import ESTABLISHMENT, RESPONDENT_GROUP, SATISFACTION, SERVICES
 from ..targets.queries import achievement_for
 from ..timeutil import fiscal_year_label, to_tokyo, utcnow
@@ -47,7 +48,7 @@ TARGET_HEADERS = ("施設コード", "施設名", "年度", "指標", "単位", 
 RESPONSE_HEADERS = (
     "回答ID", "施設コード", "施設名", "回答日時（日本時間）", "年度", "満足度（1〜4）", "満足度",
     "施設ができてよかったか（1〜4）", "施設ができてよかったか", "支援対象者", "利用したサービス",
-    "ご意見・ご要望（個人情報は伏せ字）",
+    "回答方法", "調査票番号", "ご意見・ご要望（個人情報は伏せ字）",
 )
 
 
@@ -128,6 +129,7 @@ def response_values(facility, row) -> list:
         row.establishment, ESTABLISHMENT.label_of(row.establishment) or "",
         GROUP_LABELS.get(row.respondent_group, "") if row.respondent_group else "",
         "、".join(SERVICE_LABELS.get(s, s) for s in services),
+        CHANNELS.get(row.channel, row.channel), shown_sheet_number(row.sheet_number) if row.sheet_number else "",
         mask_personal_data(row.comment),
     ]
 
@@ -152,13 +154,13 @@ def comments_csv_response(facility, fiscal_year: int, filters, run_id, theme_lab
                     headers=attachment(f"{facility.code}_comments_{fiscal_year}.csv"))
 
 
-def responses_csv_response(facility, fiscal_year: int) -> Response:
-    """Stream every response of a facility and year, a batch of rows per query."""
+def responses_csv_response(facility, fiscal_year: int, channel: str | None = None) -> Response:
+    """Stream every response of a facility and year (of one channel), a batch of rows per query."""
 
     def generate():
         yield BOM + csv_line(RESPONSE_HEADERS)
         buffer = []
-        for row in queries.iter_responses(facility, fiscal_year):
+        for row in queries.iter_responses(facility, fiscal_year, channel=channel):
             buffer.append(csv_line(response_values(facility, row)))
             if len(buffer) >= 500:
                 yield "".join(buffer)
@@ -167,7 +169,8 @@ def responses_csv_response(facility, fiscal_year: int) -> Response:
             yield "".join(buffer)
 
     return Response(stream_with_context(generate()), mimetype="text/csv; charset=utf-8",
-                    headers=attachment(f"{facility.code}_responses_{fiscal_year}.csv"))
+                    headers=attachment(f"{facility.code}_responses_{fiscal_year}"
+                                       f"{'_' + channel if channel else ''}.csv"))
 
 
 # ---------------------------------------------------------------------------- Excel
@@ -450,15 +453,19 @@ def national_xlsx_response(report) -> Response:
 
 # ---------------------------------------------------------------------------- PDF
 
-def report_pdf(context: dict, template: str = "reports/pdf.html") -> bytes:
+def html_to_pdf(html: str) -> bytes:
+    """Print a self-contained page (the facility report, paper questionnaires) to PDF."""
     # Imported late: WeasyPrint loads pango, which the pages do not need.
     from weasyprint import HTML
     from weasyprint.urls import URLFetcher
 
-    html = render_template(template, **context)
-    # The report is self-contained: no file, network or other URL may be fetched.
+    # No file, network or other URL may be fetched.
     fetcher = URLFetcher(allowed_protocols=("data",))
     return HTML(string=html, url_fetcher=fetcher).write_pdf()
+
+
+def report_pdf(context: dict, template: str = "reports/pdf.html") -> bytes:
+    return html_to_pdf(render_template(template, **context))
 
 
 def report_pdf_response(context: dict) -> Response:

@@ -448,10 +448,12 @@ class CommentFilters:
     page: int = 1
     # 「特になし」 and the like (the run's no-comment answers) are left out unless asked for.
     with_no_comment: bool = False
+    channel: str | None = None  # a key of models.CHANNELS; None: every channel
 
     def query_args(self, **changes) -> dict:
         values = {"theme": self.theme, "month": self.month, "rating": self.rating,
-                  "q": self.text, "all": 1 if self.with_no_comment else None, "page": self.page}
+                  "q": self.text, "all": 1 if self.with_no_comment else None, "channel": self.channel,
+                  "page": self.page}
         values.update(changes)
         return {key: value for key, value in values.items()
                 if value not in (None, "") and not (key == "page" and value == 1)}
@@ -491,6 +493,8 @@ def comment_statement(facility: Facility, fiscal_year: int, filters: CommentFilt
         statement = statement.where(Response.submitted_at >= start, Response.submitted_at < end)
     if filters.rating:
         statement = statement.where(Response.satisfaction == filters.rating)
+    if filters.channel:
+        statement = statement.where(Response.channel == filters.channel)
     if filters.text:
         # The masked text only: matching the stored comment would let a reader recover a
         # masked phone number or name one character at a time.
@@ -527,16 +531,17 @@ def iter_comments(facility: Facility, fiscal_year: int, filters: CommentFilters,
         offset += batch
 
 
-def iter_responses(facility: Facility, fiscal_year: int, batch: int = 2000):
+def iter_responses(facility: Facility, fiscal_year: int, batch: int = 2000, channel: str | None = None):
     """Yield the facility's responses of a year in id order, `batch` rows per query (keyset)."""
     columns = (Response.id, Response.submitted_at, Response.fiscal_year, Response.satisfaction,
-               Response.establishment, Response.respondent_group, Response.services, Response.comment)
+               Response.establishment, Response.respondent_group, Response.services, Response.comment,
+               Response.channel, Response.sheet_number)
     last_id = 0
     while True:
         rows = db.session.execute(
             sa.select(*columns)
             .where(Response.facility_id == facility.id, Response.fiscal_year == fiscal_year,
-                   Response.id > last_id)
+                   Response.id > last_id, *([Response.channel == channel] if channel else []))
             .order_by(Response.id).limit(batch)).all()
         if not rows:
             return

@@ -8,19 +8,28 @@ from analysis.masking import mask_personal_data
 from ..audit import record
 from ..auth import (accessible_facilities, current_user, facility_or_404, login_required,
                     roles_required)
+from ..auth.access import REPORT_ROLES, forbidden_page
 from ..inputs import int_arg
-from ..models import OPERATOR_KINDS
+from ..models import CHANNELS, OPERATOR_KINDS
 from ..questionnaire import ESTABLISHMENT, RESPONDENT_GROUP, SATISFACTION
 from ..fiscal_years import (FIRST_FISCAL_YEAR, current_fiscal_year, default_fiscal_year,
                            year_choices, years_with_data)
 from ..prefectures import sorted_prefectures
 from ..timeutil import fiscal_year_label, to_tokyo, utcnow
-from . import achievement, bp, charts, comparison, devices, exports, national, queries, voices
+from . import (achievement, bp, channels, charts, comparison, devices, exports, national, queries,
+               voices)
 
 GROUP_LABELS = {choice.value: choice.label for choice in RESPONDENT_GROUP.choices}
 MONTH_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 THEME_CODE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
 SEARCH_MAX_LENGTH = 100
+
+
+@bp.before_request
+def _report_readers_only():
+    """Clerks type in paper answers and nothing else: no report, export or national figure."""
+    if current_user.is_authenticated and current_user.role not in REPORT_ROLES:
+        return forbidden_page()
 
 
 def report_years() -> list[int]:
@@ -127,7 +136,7 @@ def index():
         prefecture=prefecture, operator_kind=operator_kind, operator_kinds=OPERATOR_KINDS,
         export_args={k: v for k, v in export_args.items() if v}, charts=charts,
         floor=charts.axis_floor([row.figures["satisfaction_low"] for row in data.rows]),
-        min_n=queries.MIN_N)
+        min_n=queries.MIN_N, channels=channels.channel_mix([row.facility.id for row in data.rows], fiscal_year))
     # Recorded after rendering: the audit commit would expire every loaded facility.
     record("report.view", f"overview fy={fiscal_year}")
     return page
@@ -146,7 +155,8 @@ def comment_filters(fiscal_year: int) -> queries.CommentFilters:
     text = (request.args.get("q") or "").strip()[:SEARCH_MAX_LENGTH] or None
     page = int_arg("page") or 1
     return queries.CommentFilters(theme=theme, month=month, rating=rating, text=text, page=max(page, 1),
-                                  with_no_comment=request.args.get("all") == "1")
+                                  with_no_comment=request.args.get("all") == "1",
+                                  channel=channels.channel_arg())
 
 
 def facility_report(facility, fiscal_year: int) -> dict:
@@ -213,7 +223,8 @@ def facility(code: str):
         "reports/facility.html", **context, filters=filters, comments=comments,
         theme_labels=labels, fiscal_years=fiscal_year_choices(fiscal_year),
         month_choices=queries.fiscal_year_months(fiscal_year),
-        group_labels=GROUP_LABELS, devices=devices.facility_devices(facility))
+        group_labels=GROUP_LABELS, devices=devices.facility_devices(facility),
+        channels=channels.channel_mix([facility.id], fiscal_year), channel_labels=CHANNELS)
     record("report.view", f"{facility.code} fy={fiscal_year}")
     return page
 
@@ -279,8 +290,9 @@ def export_overview_xlsx():
 def export_responses_csv(code: str):
     facility = facility_or_404(code)
     fiscal_year = fiscal_year_arg()
-    record("report.export", f"{facility.code} responses.csv fy={fiscal_year}")
-    return exports.responses_csv_response(facility, fiscal_year)
+    channel = channels.channel_arg()
+    record("report.export", f"{facility.code} responses.csv fy={fiscal_year}" + (f" channel={channel}" if channel else ""))
+    return exports.responses_csv_response(facility, fiscal_year, channel)
 
 
 @bp.get("/<code>/comments.csv")

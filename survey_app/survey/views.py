@@ -161,7 +161,7 @@ def submit(facility_code: str):
         return response
     try:
         store_response(client_uuid=client_uuid, facility=g.facility, device=g.device,
-                       answers=validated.answers, submitted_at=utcnow(), source="form")
+                       answers=validated.answers, submitted_at=utcnow(), channel="tablet")
     except ConflictError:
         # The id was spent on other answers (e.g. a page restored from history): new id.
         return _render_form(FormState.from_form(

@@ -7,12 +7,9 @@ A file has one row per facility, fiscal year and indicator. Required columns:
 Numbers may carry thousands separators and, for rates, a trailing ``%`` ("10,941", "66.7%").
 Rows are upserted by (facility, fiscal_year, indicator_key): a row replaces what was stored.
 """
-import csv
 import io
 import re
-import zipfile
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 from sqlalchemy import select
@@ -20,6 +17,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..facilities import read_text_file
 from ..models import Facility, Target
+from ..tables import TableError, decode_text, is_excel_name, read_csv_records, read_xlsx_records
 
 SHIPPED_TARGETS_CSV = Path(__file__).resolve().parent.parent / "data" / "targets_fy2012.csv"
 REQUIRED_COLUMNS = ("facility_code", "fiscal_year", "indicator_key", "target")
@@ -64,17 +62,6 @@ class TargetImportError(ValueError):
         super().__init__(message + ". Nothing was imported.")
 
 
-def _cell(value) -> str:
-    """Return a cell as stripped text (Excel gives numbers and dates, CSV gives text)."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value).strip()
-
-
 def parse_number(text: str) -> float:
     """Parse '10,941', '66.7%' or '40'; raise ValueError for anything else."""
     cleaned = text.replace(",", "").replace("，", "").strip()
@@ -86,44 +73,12 @@ def parse_number(text: str) -> float:
     return value
 
 
-def read_records_csv(text: str) -> tuple[list[str], list[tuple[int, dict]]]:
-    """Return the header and (line number, row) pairs of a CSV text; blank lines skipped."""
-    reader = csv.DictReader(io.StringIO(text))
-    header = [(name or "").strip() for name in (reader.fieldnames or [])]
-    reader.fieldnames = header
-    records = []
-    for row in reader:
-        values = {key: _cell(value) for key, value in row.items() if key}
-        if any(values.values()):
-            records.append((reader.line_num, values))
-    return header, records
-
-
 def read_records_xlsx(source) -> tuple[list[str], list[tuple[int, dict]]]:
-    """Return the header and (row number, row) pairs of the first sheet of a workbook.
-
-    ``source`` is a path or a binary file object. The sheet named ``targets`` is read when
-    there is one, else the first sheet; the header is its first row.
-    """
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
-
+    """Return the header and rows of the sheet named ``targets``, or else the first sheet."""
     try:
-        workbook = load_workbook(source, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, OSError, KeyError, ValueError) as error:
-        raise TargetImportError([f"not a readable Excel workbook (.xlsx): {error}"])
-    try:
-        sheet = workbook["targets"] if "targets" in workbook.sheetnames else workbook.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
-        header = [_cell(value) for value in next(rows, ())]
-        records = []
-        for number, values in enumerate(rows, start=2):
-            row = {name: _cell(value) for name, value in zip(header, values) if name}
-            if any(row.values()):
-                records.append((number, row))
-    finally:
-        workbook.close()
-    return header, records
+        return read_xlsx_records(source, "targets")
+    except TableError as error:
+        raise TargetImportError([str(error)])
 
 
 def parse_targets(header: list[str], records: list[tuple[int, dict]],
@@ -271,16 +226,10 @@ def upsert_targets(rows: list[dict]) -> tuple[int, int]:
 
 
 def _decode(raw: bytes) -> str:
-    for encoding in ("utf-8-sig", "cp932"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise TargetImportError(["the file is neither UTF-8 nor Shift_JIS text (save it as CSV or .xlsx)"])
-
-
-def is_excel_name(name: str) -> bool:
-    return Path(name).suffix.lower() in (".xlsx", ".xlsm")
+    try:
+        return decode_text(raw)
+    except TableError:
+        raise TargetImportError(["the file is neither UTF-8 nor Shift_JIS text (save it as CSV or .xlsx)"])
 
 
 def read_targets_bytes(name: str, raw: bytes) -> list[dict]:
@@ -288,7 +237,7 @@ def read_targets_bytes(name: str, raw: bytes) -> list[dict]:
     if is_excel_name(name):
         header, records = read_records_xlsx(io.BytesIO(raw))
         return parse_targets(header, records, facility_ids(), "row")
-    header, records = read_records_csv(_decode(raw))
+    header, records = read_csv_records(_decode(raw))
     return parse_targets(header, records, facility_ids(), "line")
 
 
@@ -301,7 +250,7 @@ def read_targets_file(path: Path) -> list[dict]:
         text = read_text_file(path)
     except ValueError as error:
         raise TargetImportError([str(error)])
-    header, records = read_records_csv(text)
+    header, records = read_csv_records(text)
     return parse_targets(header, records, facility_ids(), "line")
 
 

@@ -131,7 +131,7 @@ def test_three_answers_offline_survive_a_reload_and_are_stored_once_online(live_
     assert len(rows) == 3
     assert sorted(row.satisfaction for row in rows) == [1, 2, 4]
     assert {row.comment for row in rows} == {"駐車場がせまい", None, "待ち時間が長い"}
-    assert {row.source for row in rows} == {"api"}
+    assert {row.channel for row in rows} == {"api"}
     assert all(row.form_version == 1 for row in rows)
     assert queue_size(page) == 0
     assert page.evaluate("() => [localStorage.length, sessionStorage.length]") == [0, 0]

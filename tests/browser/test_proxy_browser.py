@@ -144,7 +144,7 @@ class ProxiedServer:
     def stored(self) -> list[tuple[str, str, str | None]]:
         app = self._app()
         with app.app_context():
-            rows = db.session.execute(select(Response.client_uuid, Response.source, Response.comment)
+            rows = db.session.execute(select(Response.client_uuid, Response.channel, Response.comment)
                                       .order_by(Response.id)).all()
             db.engine.dispose()
         return [tuple(row) for row in rows]
@@ -210,9 +210,9 @@ def test_the_tablet_behind_nginx_stores_each_answer_once_by_form_and_by_queue(pr
     wait_for(lambda: queue_status(page) == {"pending": 0, "rejected": []}, page)
 
     stored = server.stored()
-    assert [(source, comment) for _uuid, source, comment in stored] == [
-        ("form", "受付の方が親切でした"), ("api", "待ち時間が少し長かった")]
-    assert len({uuid for uuid, _source, _comment in stored}) == 2
+    assert [(channel, comment) for _uuid, channel, comment in stored] == [
+        ("tablet", "受付の方が親切でした"), ("api", "待ち時間が少し長かった")]
+    assert len({uuid for uuid, _channel, _comment in stored}) == 2
     assert csp_violations == []
 
 

@@ -70,7 +70,7 @@ def test_tap_through_survey_then_thanks_then_empty_form(live_server, page, artif
     assert (rows[0].satisfaction, rows[0].establishment, rows[0].respondent_group) == (2, 1, "disability")
     assert rows[0].services == ["job_consultation", "welfare_consultation"]
     assert rows[0].comment == "相談員の方が丁寧でした"
-    assert rows[0].source == "form"
+    assert rows[0].channel == "tablet"
 
     # Back from the fresh form does not bring the previous answers back.
     page.go_back()

@@ -91,7 +91,7 @@ def _tokyo_to_utc(year, month, day, hour=10, minute=0) -> datetime:
 def _response(facility_id: int, submitted_at: datetime, satisfaction: int, establishment: int,
               group: str | None, comment: str | None) -> Response:
     return Response(
-        client_uuid=str(uuid.uuid4()), facility_id=facility_id, form_version=1, source="api",
+        client_uuid=str(uuid.uuid4()), facility_id=facility_id, form_version=1, channel="api",
         submitted_at=submitted_at, received_at=submitted_at, fiscal_year=FISCAL_YEAR,
         satisfaction=satisfaction, establishment=establishment, respondent_group=group,
         services=["job_consultation"], comment=comment,

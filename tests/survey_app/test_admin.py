@@ -209,7 +209,7 @@ def test_audit_page_lists_events_without_comment_text(app, admin_client):
     with app.app_context():
         facility = db.session.scalar(select(Facility).where(Facility.code == FACILITY_CODE))
         db.session.add(Response(client_uuid=str(uuid.uuid4()), facility_id=facility.id, form_version=1,
-                                source="form", submitted_at=utcnow(), fiscal_year=2012,
+                                channel="tablet", submitted_at=utcnow(), fiscal_year=2012,
                                 satisfaction=1, establishment=1, comment=comment, content_hash="0" * 64))
         db.session.commit()
         chief_id = db.session.scalar(select(User.id).where(User.username == "chief"))

@@ -43,7 +43,7 @@ def test_new_response_is_created_and_returned(client, app, device):
     with app.app_context():
         row = db.session.scalar(select(Response))
         assert row.comment == "親切に対応してくれる"
-        assert row.source == "api"
+        assert row.channel == "api"
         assert row.device_id == device["id"]
 
 

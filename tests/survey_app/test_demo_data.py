@@ -29,7 +29,7 @@ def run(runner, n=N, seed=1):
 
 def demo_rows(app) -> list[Response]:
     with app.app_context():
-        rows = db.session.scalars(select(Response).where(Response.source == "demo").order_by(Response.id)).all()
+        rows = db.session.scalars(select(Response).where(Response.channel == "demo").order_by(Response.id)).all()
         db.session.expunge_all()
         return rows
 
@@ -106,17 +106,17 @@ def test_form_and_api_rows_are_never_touched(app, runner):
         other = db.session.scalar(select(Facility).where(Facility.code == OTHER_FACILITY_CODE))
         answers = validate_answers({"satisfaction": 3, "establishment": 2, "respondent_group": "welfare",
                                     "services": ["job_search"], "comment": "端末が少ない"}).answers
-        for source, place in (("form", facility), ("api", other)):
+        for channel, place in (("tablet", facility), ("api", other)):
             store_response(client_uuid=str(uuid.uuid4()), facility=place, device=None, answers=answers,
-                           submitted_at=utcnow() - timedelta(days=1), source=source)
+                           submitted_at=utcnow() - timedelta(days=1), channel=channel)
         kept = db.session.scalars(select(Response).order_by(Response.id)).all()
-        kept = [(r.id, r.client_uuid, r.source, r.comment, r.content_hash) for r in kept]
+        kept = [(r.id, r.client_uuid, r.channel, r.comment, r.content_hash) for r in kept]
     for n, seed in ((N, 1), (N, 1), (300, 5), (0, 5)):
         run(runner, n=n, seed=seed)
         with app.app_context():
-            others = db.session.scalars(select(Response).where(Response.source != "demo")
+            others = db.session.scalars(select(Response).where(Response.channel != "demo")
                                         .order_by(Response.id)).all()
-            assert [(r.id, r.client_uuid, r.source, r.comment, r.content_hash) for r in others] == kept
+            assert [(r.id, r.client_uuid, r.channel, r.comment, r.content_hash) for r in others] == kept
             assert db.session.scalar(select(func.count()).select_from(Response)) == n + 2
 
 
@@ -124,7 +124,7 @@ def test_every_row_is_a_valid_answer_with_the_right_content_hash(app, runner):
     run(runner)
     with app.app_context():
         facilities = {f.id: f for f in db.session.scalars(select(Facility))}
-        rows = db.session.scalars(select(Response).where(Response.source == "demo")).all()
+        rows = db.session.scalars(select(Response).where(Response.channel == "demo")).all()
         for row in rows:
             checked = validate_answers(answers_of(row))
             assert checked.errors == {}, (row.client_uuid, checked.errors)

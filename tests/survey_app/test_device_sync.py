@@ -54,7 +54,7 @@ def test_tablet_page_sends_with_its_cookie_and_a_resend_is_not_doubled(client, a
     assert response_count(app) == 1
     with app.app_context():
         row = db.session.scalar(select(Response))
-        assert (row.source, row.form_version, row.device_id) == ("api", FORM_VERSION, device["id"])
+        assert (row.channel, row.form_version, row.device_id) == ("api", FORM_VERSION, device["id"])
 
 
 @pytest.mark.parametrize("headers", [

@@ -125,7 +125,7 @@ def add_no_comment_answer(app, run_id: int) -> None:
         facility = db.session.scalar(db.select(Facility).where(Facility.code == FACILITY_CODE))
         moment = datetime(2024, 6, 20, 3, 0)
         response = Response(client_uuid=str(uuid.uuid4()), facility_id=facility.id, form_version=1,
-                            source="api", submitted_at=moment, received_at=moment, fiscal_year=FISCAL_YEAR,
+                            channel="api", submitted_at=moment, received_at=moment, fiscal_year=FISCAL_YEAR,
                             satisfaction=1, establishment=1, services=[], comment="特になし",
                             content_hash=hashlib.sha256(b"no-comment").hexdigest())
         db.session.add(response)

@@ -124,7 +124,7 @@ def test_submit_stores_exactly_one_row_and_redirects_to_thanks(tablet, app, devi
         assert (row.satisfaction, row.establishment, row.respondent_group) == (2, 1, "parenting")
         assert row.services == ["job_search", "seminar"]
         assert row.comment == "相談員の方が親切でした。"
-        assert row.source == "form" and row.device_id == device["id"]
+        assert row.channel == "tablet" and row.device_id == device["id"]
         assert row.facility.code == FACILITY_CODE
         assert abs((utcnow() - row.submitted_at).total_seconds()) < 60
 

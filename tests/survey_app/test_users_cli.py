@@ -49,7 +49,7 @@ def test_create_refuses_passwords_that_do_not_match(app, runner):
     (["--role", "manager", "--facility", "no-such-place"], PASSWORD,
      "unknown facility code(s): no-such-place"),
     (["--role", "manager"], PASSWORD, "a manager needs at least one facility"),
-    (["--role", "analyst", "--facility", FACILITY_CODE], PASSWORD, "only managers are assigned facilities"),
+    (["--role", "analyst", "--facility", FACILITY_CODE], PASSWORD, "only managers and clerks are assigned facilities"),
     (["--role", "manager", "--facility", FACILITY_CODE], "short-pw1", "at least 12 characters"),
     (["--role", "manager", "--facility", FACILITY_CODE], "aaaaaaaaaaaa", "too simple"),
     (["--role", "superuser"], PASSWORD, "Invalid value for '--role'"),
