@@ -23,14 +23,14 @@ def insert_responses(engine, rows):
     with engine.begin() as connection:
         ids = dict(connection.execute(sa.text("SELECT code, id FROM facilities")).all())
         table = sa.table("responses", *[sa.column(name) for name in (
-            "client_uuid", "facility_id", "form_version", "source", "submitted_at", "received_at",
+            "client_uuid", "facility_id", "form_version", "channel", "submitted_at", "received_at",
             "fiscal_year", "satisfaction", "establishment", "respondent_group", "services",
             "comment", "content_hash")])
         connection.execute(table.insert(), [{
             "client_uuid": str(uuid.uuid4()),
             "facility_id": ids[row["facility"]],
             "form_version": 1,
-            "source": "demo",
+            "channel": "demo",
             "submitted_at": row["submitted_at"],
             "received_at": row["submitted_at"],
             "fiscal_year": fiscal_year_of_utc(row["submitted_at"]),
