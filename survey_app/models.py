@@ -198,6 +198,7 @@ class ThemeEdit(db.Model):
     theme_id: Mapped[str] = mapped_column(String(20), index=True)  # the theme named or made
     from_theme_id: Mapped[str | None] = mapped_column(String(20))  # merged or split from
     label: Mapped[str | None] = mapped_column(String(200))
+    previous_label: Mapped[str | None] = mapped_column(String(200))  # given back on undo
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     undone_at: Mapped[datetime | None]

@@ -25,6 +25,7 @@ def upgrade():
         sa.Column("theme_id", sa.String(length=20), nullable=False),
         sa.Column("from_theme_id", sa.String(length=20), nullable=True),
         sa.Column("label", sa.String(length=200), nullable=True),
+        sa.Column("previous_label", sa.String(length=200), nullable=True),
         sa.Column("user_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("undone_at", sa.DateTime(), nullable=True),
