@@ -81,7 +81,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import admin, api, auth, errors, health, reports, survey, targets
+    from . import admin, api, auth, errors, health, reports, survey, targets, workbench
 
     health.init_app(app)
     errors.init_app(app)
@@ -91,6 +91,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin.bp)  # users and the audit log
     app.register_blueprint(targets.bp)  # yearly targets (年度目標) and results
     app.register_blueprint(reports.bp)  # report pages and exports
+    app.register_blueprint(workbench.bp)  # analysts review and correct the themes
 
 
 def _register_commands(app: Flask) -> None:

@@ -33,6 +33,13 @@ ACTION_LABELS = {
     "cli.demo_users": "デモ用ユーザーの設定（コマンド）",
     "report.view": "レポート閲覧",
     "report.export": "レポート出力",
+    "workbench.decision": "判定の修正",
+    "workbench.decision_undone": "判定の修正の取り消し",
+    "workbench.theme_renamed": "テーマ名の変更",
+    "workbench.theme_merged": "テーマの統合",
+    "workbench.theme_split": "テーマの切り出し",
+    "workbench.edit_undone": "テーマ編集の取り消し",
+    "cli.decisions_imported": "判定の修正の取り込み（コマンド）",
 }
 
 

@@ -1,0 +1,180 @@
+"""What the workbench reads: the latest run's themes with their counts, and a theme's comments.
+
+Counts come from `analysis.store` (the same GROUP BY the reports use); a theme's comments are
+one indexed page of `theme_mentions` (or, for 未分類, of `response_themes`), least certain first.
+"""
+import math
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from analysis import decisions as analysis_decisions
+from analysis.masking import search_form
+from analysis.pipeline import UNCLASSIFIED_LABEL
+from analysis.store import latest_run, mention_counts, unclassified_counts
+
+from ..extensions import db
+from ..models import Facility, Response, ResponseTheme, Theme, ThemeMention, User
+from ..reports.queries import _like_pattern, month_bounds_utc
+from ..timeutil import to_tokyo
+
+UNCLASSIFIED = "unclassified"  # the URL name of 未分類, which has no theme code
+COMMENTS_PER_PAGE = 30
+SOURCE_LABELS = {"catalog": "コード表", "discovery": "発見", "analyst": "分析担当", "unclassified": "未分類"}
+
+
+@dataclass
+class ThemeRow:
+    code: str
+    label: str
+    source: str
+    respondents: int = 0
+    praise: int = 0
+    request: int = 0
+    months: list = field(default_factory=list)
+
+    @property
+    def source_label(self) -> str:
+        return SOURCE_LABELS.get(self.source, self.source)
+
+
+def current_run() -> dict | None:
+    return latest_run(db.engine)
+
+
+def theme_list(run: dict) -> list[ThemeRow]:
+    """Every theme of the run, largest first, then 未分類, each with its monthly split."""
+    engine = db.engine
+    themes = {code: ThemeRow(code, label, source) for code, label, source in db.session.execute(
+        sa.select(Theme.code, Theme.label, Theme.source).where(Theme.run_id == run["id"]))}
+    monthly = mention_counts(engine, run["id"], by=("theme_id", "polarity", "month"))
+    months = sorted(set(monthly["month"].dropna()))
+    series: dict[str, dict[str, dict]] = {}
+    for code, polarity, month, respondents in monthly[["theme_id", "polarity", "month",
+                                                       "respondents"]].itertuples(index=False):
+        row = themes.setdefault(code, ThemeRow(code, code, "catalog"))
+        row.respondents += int(respondents)
+        setattr(row, polarity, getattr(row, polarity) + int(respondents))
+        slot = series.setdefault(code, {}).setdefault(month, {"praise": 0, "request": 0})
+        slot[polarity] += int(respondents)
+    for code, row in themes.items():
+        by_month = series.get(code, {})
+        row.months = [{"month": m, **by_month.get(m, {"praise": 0, "request": 0})} for m in months]
+    rows = sorted((row for row in themes.values() if row.respondents),
+                  key=lambda row: (-row.respondents, row.code))
+    unclassified = unclassified_counts(engine, run["id"], by=())
+    count = int(unclassified["unclassified"].sum()) if len(unclassified) else 0
+    rows.append(ThemeRow(UNCLASSIFIED, UNCLASSIFIED_LABEL, "unclassified", respondents=count))
+    return rows
+
+
+def theme_choices(run: dict) -> list[tuple[str, str]]:
+    """Themes a comment may be moved to: the run's catalog and analyst themes (stable codes)."""
+    rows = db.session.execute(sa.select(Theme.code, Theme.label).where(
+        Theme.run_id == run["id"], Theme.source != "discovery").order_by(Theme.code))
+    return [(code, label) for code, label in rows if not code.startswith("D")]
+
+
+@dataclass
+class CommentFilters:
+    facility: str | None = None
+    month: str | None = None
+    polarity: str | None = None
+    text: str | None = None
+    page: int = 1
+
+    def query_args(self, **changes) -> dict:
+        values = {"facility": self.facility, "month": self.month, "polarity": self.polarity,
+                  "q": self.text, "page": self.page}
+        values.update(changes)
+        return {key: value for key, value in values.items()
+                if value not in (None, "") and not (key == "page" and value == 1)}
+
+
+@dataclass
+class Comment:
+    response_id: int
+    text: str
+    facility_name: str
+    submitted_at: object
+    score: float | None
+    polarity: str | None
+    labels: list = field(default_factory=list)  # [(code, polarity)], main point first
+    decision: dict | None = None
+
+
+@dataclass
+class CommentPage:
+    items: list
+    total: int
+    page: int
+    pages: int
+
+
+def theme_comments(run: dict, code: str, filters: CommentFilters,
+                   per_page: int = COMMENTS_PER_PAGE) -> CommentPage:
+    """One page of a theme's comments (masked), borderline (lowest score) first."""
+    if code == UNCLASSIFIED:
+        statement = (sa.select(Response.id, Response.comment_masked, Facility.name,
+                               Response.submitted_at, ResponseTheme.score,
+                               sa.literal(None, sa.String).label("polarity"))
+                     .join(ResponseTheme, ResponseTheme.response_id == Response.id)
+                     .where(ResponseTheme.run_id == run["id"], ResponseTheme.theme_code.is_(None),
+                            ResponseTheme.source == "unclassified"))
+        order = (Response.id,)
+    else:
+        statement = (sa.select(Response.id, Response.comment_masked, Facility.name,
+                               Response.submitted_at, ThemeMention.score, ThemeMention.polarity)
+                     .join(ThemeMention, ThemeMention.response_id == Response.id)
+                     .where(ThemeMention.run_id == run["id"], ThemeMention.theme_code == code))
+        if filters.polarity:
+            statement = statement.where(ThemeMention.polarity == filters.polarity)
+        order = (ThemeMention.score.asc().nulls_first(), Response.id)
+    statement = statement.join(Facility, Facility.id == Response.facility_id)
+    if filters.facility:
+        statement = statement.where(Facility.code == filters.facility)
+    if filters.month:
+        start, end = month_bounds_utc(filters.month)
+        statement = statement.where(Response.submitted_at >= start, Response.submitted_at < end)
+    if filters.text:
+        # The masked text only, as in the reports' comment search.
+        statement = statement.where(Response.comment_masked.ilike(
+            _like_pattern(search_form(filters.text)), escape="\\"))
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(statement.subquery()))
+    pages = max(1, math.ceil(total / per_page))
+    page = min(filters.page, pages)
+    rows = db.session.execute(statement.order_by(*order).limit(per_page)
+                              .offset((page - 1) * per_page)).all()
+    items = [Comment(response_id, text or "", name, to_tokyo(moment), score, polarity)
+             for response_id, text, name, moment, score, polarity in rows]
+    _add_labels_and_decisions(run, items)
+    return CommentPage(items, total, page, pages)
+
+
+def _add_labels_and_decisions(run: dict, items: list[Comment]) -> None:
+    if not items:
+        return
+    by_id = {item.response_id: item for item in items}
+    for response_id, code, polarity in db.session.execute(
+            sa.select(ThemeMention.response_id, ThemeMention.theme_code, ThemeMention.polarity)
+            .where(ThemeMention.run_id == run["id"], ThemeMention.response_id.in_(list(by_id)))
+            .order_by(ThemeMention.response_id, ThemeMention.rank)):
+        by_id[response_id].labels.append((code, polarity))
+    fingerprints = {item.response_id: analysis_decisions.fingerprint(item.text) for item in items}
+    found = analysis_decisions.current_decisions(db.engine, [fp for fp in fingerprints.values() if fp])
+    users = {}
+    if found:
+        ids = {row["user_id"] for row in found.values() if row["user_id"]}
+        users = dict(db.session.execute(sa.select(User.id, User.username).where(User.id.in_(ids))).all())
+    for item in items:
+        decision = found.get(fingerprints[item.response_id])
+        if decision is not None:
+            item.decision = {**decision, "username": users.get(decision["user_id"], "コマンド")}
+
+
+def facility_choices() -> list[tuple[str, str]]:
+    return list(db.session.execute(sa.select(Facility.code, Facility.name).order_by(Facility.code)).all())
+
+
+def response_text(response_id: int) -> str | None:
+    return db.session.scalar(sa.select(Response.comment_masked).where(Response.id == response_id))
