@@ -410,14 +410,15 @@ def _latest_run_id(engine):
     return None if run is None else run["id"]
 
 
-def _store(connection, run_id, items, user_id, edit_id=None, response_ids=None) -> list[int]:
+def _store(connection, run_id, items, user_id, edit_id=None, response_ids=None,
+           theme_labels=None) -> list[int]:
     """Insert decisions for (masked text, canonical labels) pairs and apply them to the run."""
     now = _utcnow()
     by_text = dict(items)
     fps = {text: fingerprint(text) for text in by_text}
     active = _effective(connection, set(fps.values()))
     ids_of = response_ids if response_ids is not None else _response_ids_by_text(connection, by_text)
-    names = _names(connection)
+    names = {**(theme_labels or {}), **_names(connection)}
     rows = []
     for text, labels in by_text.items():
         before = active.get(fps[text])
@@ -439,7 +440,7 @@ def _store(connection, run_id, items, user_id, edit_id=None, response_ids=None) 
     return new_ids
 
 
-def store_decisions(engine, items, user_id=None) -> list[int]:
+def store_decisions(engine, items, user_id=None, theme_labels=None) -> list[int]:
     """Store decisions and apply them at once to every identical comment of the latest run.
 
     Parameters
@@ -449,6 +450,8 @@ def store_decisions(engine, items, user_id=None) -> list[int]:
         (masked comment, labels); labels are checked with :func:`normalise_labels`.
     user_id : int, optional
         Who decided (None from the command line).
+    theme_labels : dict, optional
+        Labels of catalog themes (code -> name) for themes the run has not met yet.
 
     Returns
     -------
@@ -468,7 +471,7 @@ def store_decisions(engine, items, user_id=None) -> list[int]:
         checked.append((unicodedata.normalize("NFKC", str(text)), normalise_labels(labels)))
     run_id = _latest_run_id(engine)
     with engine.begin() as connection:
-        return _store(connection, run_id, checked, user_id)
+        return _store(connection, run_id, checked, user_id, theme_labels=theme_labels)
 
 
 def _restore(connection, run_id, fingerprint_value, text, undone: dict, names):

@@ -3,12 +3,17 @@
 Counts come from `analysis.store` (the same GROUP BY the reports use); a theme's comments are
 one indexed page of `theme_mentions` (or, for 未分類, of `response_themes`), least certain first.
 """
+import functools
+import json
 import math
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
 from analysis import decisions as analysis_decisions
+from pathlib import Path
+
+from analysis.catalog import DEFAULT_CATALOG_PATH
 from analysis.masking import search_form
 from analysis.pipeline import UNCLASSIFIED_LABEL
 from analysis.store import latest_run, mention_counts, unclassified_counts
@@ -68,11 +73,30 @@ def theme_list(run: dict) -> list[ThemeRow]:
     return rows
 
 
+@functools.lru_cache(maxsize=8)
+def _catalog_file_names(path: str, _mtime: float) -> dict[str, str]:
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    return {theme["code"]: theme.get("name", theme["code"]) for theme in data.get("themes", [])}
+
+
+def catalog_names(run: dict) -> dict[str, str]:
+    """Names of the run's catalog themes, met by the run or not (empty without a catalog)."""
+    spec = (run.get("parameters") or {}).get("catalog", "default")
+    if spec in (None, "none"):
+        return {}
+    path = Path(DEFAULT_CATALOG_PATH if spec == "default" else spec)
+    try:
+        return _catalog_file_names(str(path), path.stat().st_mtime)
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
 def theme_choices(run: dict) -> list[tuple[str, str]]:
-    """Themes a comment may be moved to: the run's catalog and analyst themes (stable codes)."""
-    rows = db.session.execute(sa.select(Theme.code, Theme.label).where(
-        Theme.run_id == run["id"], Theme.source != "discovery").order_by(Theme.code))
-    return [(code, label) for code, label in rows if not code.startswith("D")]
+    """Themes a comment may be given: the catalog's and the analysts' (codes stable across runs)."""
+    names = dict(catalog_names(run))
+    names.update(db.session.execute(sa.select(Theme.code, Theme.label).where(
+        Theme.run_id == run["id"], Theme.source != "discovery")).all())
+    return sorted((code, label) for code, label in names.items() if not code.startswith("D"))
 
 
 @dataclass

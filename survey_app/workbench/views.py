@@ -123,7 +123,7 @@ def _chosen_labels(run) -> str:
     """The label set the decision form asks for, in canonical form (DecisionError if bad)."""
     if request.form.get("action") == "no_content":
         return decisions.NO_CONTENT
-    codes = _run_codes(run)
+    codes = {**dict(queries.theme_choices(run)), **_run_codes(run)}
     points = []
     for index in range(MAX_LABEL_ROWS):
         code = (request.form.get(f"theme_{index}") or "").strip().upper()
@@ -153,7 +153,8 @@ def decide():
         return _refuse("このコメントは見つかりませんでした。", back)
     try:
         labels = _chosen_labels(run)
-        [decision_id] = decisions.store_decisions(db.engine, [(text, labels)], current_user.id)
+        [decision_id] = decisions.store_decisions(db.engine, [(text, labels)], current_user.id,
+                                                  theme_labels=queries.catalog_names(run))
     except decisions.DecisionError as error:
         return _refuse(error.ja, back)
     audit.record("workbench.decision", f"decision:{decision_id} {labels}")
@@ -193,7 +194,7 @@ def merge(code):
     run = _run_or_none()
     _theme_or_404(run, code)
     into = (request.form.get("into") or "").strip().upper()
-    if into not in _run_codes(run):
+    if into not in _run_codes(run) or into == code:
         return _refuse("統合先のテーマを選んでください。", url_for("workbench.theme", code=code))
     try:
         edit_id = decisions.merge_themes(db.engine, code, into, current_user.id)
