@@ -171,6 +171,8 @@ class ThemeMention(db.Model):
         # The reports read one run's mentions per facility and year through responses.
         Index("ix_theme_mentions_run_theme_polarity", "run_id", "theme_code", "polarity"),
         Index("ix_theme_mentions_response", "response_id"),
+        # The workbench pages a theme's mentions least certain first.
+        Index("ix_theme_mentions_run_theme_score", "run_id", "theme_code", "score"),
     )
 
     run_id: Mapped[int] = mapped_column(ForeignKey("analysis_runs.id", ondelete="CASCADE"), primary_key=True)

@@ -6,6 +6,8 @@ one indexed page of `theme_mentions` (or, for 未分類, of `response_themes`), 
 import functools
 import json
 import math
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -19,7 +21,8 @@ from analysis.pipeline import UNCLASSIFIED_LABEL
 from analysis.store import latest_run, mention_counts, unclassified_counts
 
 from ..extensions import db
-from ..models import Facility, Response, ResponseTheme, Theme, ThemeMention, User
+from ..models import (Facility, Response, ResponseTheme, Theme, ThemeDecision, ThemeEdit,
+                      ThemeMention, User)
 from ..reports.queries import _like_pattern, month_bounds_utc
 from ..timeutil import to_tokyo
 
@@ -47,8 +50,43 @@ def current_run() -> dict | None:
     return latest_run(db.engine)
 
 
+# The theme list's GROUP BY reads every mention of the run (seconds at 200,000 answers), and its
+# result changes only with a new run or a decision or edit: it is cached under that state.
+_LIST_CACHE: OrderedDict = OrderedDict()
+_LIST_CACHE_LOCK = threading.Lock()
+LIST_CACHE_SIZE = 8
+
+
+def decisions_state() -> tuple:
+    """Changes whenever a decision or theme edit is stored or undone (cheap: small tables)."""
+    state = []
+    for model in (ThemeDecision, ThemeEdit):
+        state.extend(db.session.execute(sa.select(sa.func.max(model.id), sa.func.count(model.undone_at))).one())
+    return tuple(state)
+
+
 def theme_list(run: dict) -> list[ThemeRow]:
-    """Every theme of the run, largest first, then 未分類, each with its monthly split."""
+    """Every theme of the run, largest first, then 未分類, each with its monthly split (cached)."""
+    key = (str(db.engine.url), run["id"], run.get("finished_at"), decisions_state())
+    with _LIST_CACHE_LOCK:
+        if key in _LIST_CACHE:
+            _LIST_CACHE.move_to_end(key)
+            return _LIST_CACHE[key]
+    rows = _theme_list(run)
+    with _LIST_CACHE_LOCK:
+        _LIST_CACHE[key] = rows
+        while len(_LIST_CACHE) > LIST_CACHE_SIZE:
+            _LIST_CACHE.popitem(last=False)
+    return rows
+
+
+def run_months(run: dict) -> list[str]:
+    """The months ("YYYY-MM", Tokyo) with mentions in the run."""
+    rows = theme_list(run)
+    return [slot["month"] for slot in rows[0].months] if rows and rows[0].months else []
+
+
+def _theme_list(run: dict) -> list[ThemeRow]:
     engine = db.engine
     themes = {code: ThemeRow(code, label, source) for code, label, source in db.session.execute(
         sa.select(Theme.code, Theme.label, Theme.source).where(Theme.run_id == run["id"]))}
@@ -137,40 +175,49 @@ class CommentPage:
 
 def theme_comments(run: dict, code: str, filters: CommentFilters,
                    per_page: int = COMMENTS_PER_PAGE) -> CommentPage:
-    """One page of a theme's comments (masked), borderline (lowest score) first."""
+    """One page of a theme's comments (masked), borderline (lowest score) first.
+
+    The order and the count come from the index on (run, theme, score); responses and
+    facilities are joined only as far as a filter needs them, and for the page's rows.
+    """
     if code == UNCLASSIFIED:
-        statement = (sa.select(Response.id, Response.comment_masked, Facility.name,
-                               Response.submitted_at, ResponseTheme.score,
-                               sa.literal(None, sa.String).label("polarity"))
-                     .join(ResponseTheme, ResponseTheme.response_id == Response.id)
-                     .where(ResponseTheme.run_id == run["id"], ResponseTheme.theme_code.is_(None),
-                            ResponseTheme.source == "unclassified"))
-        order = (Response.id,)
+        members = (sa.select(ResponseTheme.response_id, ResponseTheme.score,
+                             sa.literal(None, sa.String).label("polarity"))
+                   .where(ResponseTheme.run_id == run["id"], ResponseTheme.theme_code.is_(None),
+                          ResponseTheme.source == "unclassified"))
+        key, order = ResponseTheme.response_id, (ResponseTheme.response_id,)
     else:
-        statement = (sa.select(Response.id, Response.comment_masked, Facility.name,
-                               Response.submitted_at, ThemeMention.score, ThemeMention.polarity)
-                     .join(ThemeMention, ThemeMention.response_id == Response.id)
-                     .where(ThemeMention.run_id == run["id"], ThemeMention.theme_code == code))
+        members = (sa.select(ThemeMention.response_id, ThemeMention.score, ThemeMention.polarity)
+                   .where(ThemeMention.run_id == run["id"], ThemeMention.theme_code == code))
         if filters.polarity:
-            statement = statement.where(ThemeMention.polarity == filters.polarity)
-        order = (ThemeMention.score.asc().nulls_first(), Response.id)
-    statement = statement.join(Facility, Facility.id == Response.facility_id)
-    if filters.facility:
-        statement = statement.where(Facility.code == filters.facility)
-    if filters.month:
-        start, end = month_bounds_utc(filters.month)
-        statement = statement.where(Response.submitted_at >= start, Response.submitted_at < end)
-    if filters.text:
-        # The masked text only, as in the reports' comment search.
-        statement = statement.where(Response.comment_masked.ilike(
-            _like_pattern(search_form(filters.text)), escape="\\"))
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(statement.subquery()))
+            members = members.where(ThemeMention.polarity == filters.polarity)
+        # NULL scores (a model's labels given back by an undo) sort as the dialect puts them.
+        key, order = ThemeMention.response_id, (ThemeMention.score.asc(), ThemeMention.response_id)
+    if filters.facility or filters.month or filters.text:
+        members = members.join(Response, Response.id == key)
+        if filters.facility:
+            members = members.where(Response.facility_id == sa.select(Facility.id).where(
+                Facility.code == filters.facility).scalar_subquery())
+        if filters.month:
+            start, end = month_bounds_utc(filters.month)
+            members = members.where(Response.submitted_at >= start, Response.submitted_at < end)
+        if filters.text:
+            # The masked text only, as in the reports' comment search.
+            members = members.where(Response.comment_masked.ilike(
+                _like_pattern(search_form(filters.text)), escape="\\"))
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(members.subquery()))
     pages = max(1, math.ceil(total / per_page))
     page = min(filters.page, pages)
-    rows = db.session.execute(statement.order_by(*order).limit(per_page)
-                              .offset((page - 1) * per_page)).all()
+    chosen = members.order_by(*order).limit(per_page).offset((page - 1) * per_page).subquery()
+    rows = db.session.execute(
+        sa.select(chosen.c.response_id, Response.comment_masked, Facility.name, Response.submitted_at,
+                  chosen.c.score, chosen.c.polarity)
+        .select_from(chosen.join(Response, Response.id == chosen.c.response_id)
+                     .join(Facility, Facility.id == Response.facility_id))).all()
     items = [Comment(response_id, text or "", name, to_tokyo(moment), score, polarity)
              for response_id, text, name, moment, score, polarity in rows]
+    items.sort(key=lambda item: (item.score is not None, item.score or 0, item.response_id)
+               if code != UNCLASSIFIED else (item.response_id,))
     _add_labels_and_decisions(run, items)
     return CommentPage(items, total, page, pages)
 

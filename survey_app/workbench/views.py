@@ -10,7 +10,6 @@ from flask_wtf.csrf import CSRFError
 import sqlalchemy as sa
 
 from analysis import decisions
-from analysis.store import mention_counts
 from analysis.mentions import format_labels
 
 from .. import audit
@@ -105,14 +104,9 @@ def theme(code):
     choices = queries.theme_choices(run)
     return render_template(
         "workbench/theme.html", run=run, theme=theme, filters=filters, page=page,
-        choices=choices, labels=dict(choices), months=_months(run), facilities=queries.facility_choices(),
+        choices=choices, labels=dict(choices), months=queries.run_months(run), facilities=queries.facility_choices(),
         max_rows=MAX_LABEL_ROWS, polarity_labels=POLARITY_LABELS,
         here=url_for("workbench.theme", code=code, **filters.query_args(page=page.page)))
-
-
-def _months(run) -> list[str]:
-    counts = mention_counts(db.engine, run["id"], by=("theme_id", "month"))
-    return sorted(set(counts["month"].dropna()))
 
 
 def _run_codes(run) -> dict[str, str]:

@@ -55,9 +55,13 @@ def upgrade():
     op.create_index("ix_theme_decisions_fingerprint_created", "theme_decisions",
                     ["fingerprint", "created_at"])
     op.create_index("ix_theme_decisions_edit_id", "theme_decisions", ["edit_id"])
+    # The workbench pages a theme's mentions least certain first.
+    op.create_index("ix_theme_mentions_run_theme_score", "theme_mentions",
+                    ["run_id", "theme_code", "score"])
 
 
 def downgrade():
+    op.drop_index("ix_theme_mentions_run_theme_score", table_name="theme_mentions")
     op.drop_index("ix_theme_decisions_edit_id", table_name="theme_decisions")
     op.drop_index("ix_theme_decisions_fingerprint_created", table_name="theme_decisions")
     op.drop_table("theme_decisions")
