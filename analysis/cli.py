@@ -7,6 +7,7 @@ Subcommands::
     survey-analysis catalog list | export VERSION | import FILE | publish VERSION | retrain
     survey-analysis run [--database-url URL] [--catalog published|PATH|default|none] [--fiscal-year Y ...]
     survey-analysis satisfaction [--database-url URL | --input responses.csv] [--by ...] --output OUT.csv
+    survey-analysis decisions export [--output OUT.csv] | import FILE.csv
 
 Bad input ends with one line on stderr, ``survey-analysis: error: ...``, and exit status 1
 (2 for a bad command line); ``--debug`` shows the traceback instead.
@@ -24,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .io import InputError, read_csv_any_encoding, write_csv
+from .masking import masked_for_search
 
 PROG = "survey-analysis"
 DEFAULT_SQLITE_URL = "sqlite:///instance/survey.sqlite3"
@@ -441,6 +443,7 @@ def _representative_ids(themes: pd.DataFrame, response_ids) -> pd.DataFrame:
 
 
 def cmd_run(args) -> int:
+    from .decisions import apply_decisions
     from .store import fail_run, read_responses, save_run, start_run
 
     engine = _engine(args.database_url)
@@ -457,6 +460,8 @@ def cmd_run(args) -> int:
         with _progress(total=len(texts), desc="themes", unit="answer") as bar:
             result = _assign_themes(texts, catalog, args.k, args.seed, args.jobs)
             bar.update(len(texts))
+        # Analysts' decisions win over the model, for identical comments too.
+        result = apply_decisions(engine, result, catalog)
         assignments = result.assignments
         assignments["response_id"] = responses["response_id"].to_numpy()
         themes = _representative_ids(result.themes, assignments["response_id"])
@@ -467,6 +472,42 @@ def cmd_run(args) -> int:
         raise
     sys.stdout.write(f"run {run_id} stored\n")
     sys.stdout.write(_summary_text(assignments, themes))
+    return 0
+
+
+def cmd_decisions_export(args) -> int:
+    from .decisions import read_decisions
+
+    decisions = read_decisions(_engine(args.database_url))
+    out = pd.DataFrame({"id": decisions["id"].astype("int64"), "comment": decisions["comment"],
+                        "labels": decisions["labels"]})
+    if args.output:
+        write_csv(out, args.output)
+        sys.stdout.write(f"{len(out)} decisions → {args.output}\n")
+    else:
+        out.to_csv(sys.stdout, index=False)
+    return 0
+
+
+def cmd_decisions_import(args) -> int:
+    from .decisions import DecisionError, normalise_labels, record_cli_event, store_decisions
+
+    frame = read_csv_any_encoding(args.file, required_columns=["comment", "labels"], dtype=str,
+                                  keep_default_na=False)
+    items = []
+    for number, (comment, labels) in enumerate(zip(frame["comment"], frame["labels"]), start=2):
+        if not comment.strip():
+            raise CliError(f"{args.file}: line {number}: empty comment")
+        try:
+            items.append((masked_for_search(comment), normalise_labels(labels)))
+        except DecisionError as error:
+            raise CliError(f"{args.file}: line {number}: {error}") from None
+    if not items:
+        raise CliError(f"{args.file}: no decisions to import")
+    engine = _engine(args.database_url)
+    ids = store_decisions(engine, items)
+    record_cli_event(engine, "cli.decisions_imported", f"{len(ids)}件")
+    sys.stdout.write(f"imported {len(ids)} decisions from {args.file}\n")
     return 0
 
 
@@ -620,6 +661,23 @@ def build_parser() -> argparse.ArgumentParser:
         "instance/catalog.json, else the shipped one)"))
     run.add_argument("--fiscal-year", type=int, nargs="+", action="extend", metavar="Y")
     run.set_defaults(handler=cmd_run)
+
+    decisions = commands.add_parser("decisions", help="analysts' decisions (label sets fixed by hand)")
+    decision_commands = decisions.add_subparsers(dest="decisions_command", metavar="COMMAND",
+                                                 parser_class=_Parser)
+    decision_commands.required = True
+    export = decision_commands.add_parser(
+        "export", help="write the decisions in force as id,comment,labels (the dev set's columns)")
+    export.add_argument("--database-url", metavar="URL",
+                        help=f"default: $DATABASE_URL, else {DEFAULT_SQLITE_URL}")
+    export.add_argument("--output", metavar="OUT.csv", help="default: standard output")
+    export.set_defaults(handler=cmd_decisions_export)
+    load = decision_commands.add_parser(
+        "import", help="store decisions from id,comment,labels (T07:R;T01:P, T00:N = no content)")
+    load.add_argument("file", metavar="FILE.csv")
+    load.add_argument("--database-url", metavar="URL",
+                      help=f"default: $DATABASE_URL, else {DEFAULT_SQLITE_URL}")
+    load.set_defaults(handler=cmd_decisions_import)
 
     rates = commands.add_parser("satisfaction", help="write top-2 satisfaction rates as a tidy CSV")
     source = rates.add_mutually_exclusive_group()

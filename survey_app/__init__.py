@@ -86,7 +86,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import admin, api, auth, catalogs, errors, health, paper, reports, survey, targets
+    from . import admin, api, auth, catalogs, errors, health, paper, reports, survey, targets, workbench
 
     health.init_app(app)
     errors.init_app(app)
@@ -98,6 +98,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(reports.bp)  # report pages and exports
     app.register_blueprint(catalogs.bp)  # theme catalog versions (analysts)
     app.register_blueprint(paper.bp)  # paper questionnaires: printing, entry, import
+    app.register_blueprint(workbench.bp)  # analysts review and correct the themes
 
 
 def _register_commands(app: Flask) -> None:

@@ -45,6 +45,13 @@ ACTION_LABELS = {
     "catalog.restore": "テーマカタログを前の版に戻す",
     "catalog.import": "テーマカタログの取り込み",
     "report.denied": "担当外・存在しない施設のレポートの要求",
+    "workbench.decision": "判定の修正",
+    "workbench.decision_undone": "判定の修正の取り消し",
+    "workbench.theme_renamed": "テーマ名の変更",
+    "workbench.theme_merged": "テーマの統合",
+    "workbench.theme_split": "テーマの切り出し",
+    "workbench.edit_undone": "テーマ編集の取り消し",
+    "cli.decisions_imported": "判定の修正の取り込み（コマンド）",
 }
 
 

@@ -178,6 +178,8 @@ class ThemeMention(db.Model):
         # The reports read one run's mentions per facility and year through responses.
         Index("ix_theme_mentions_run_theme_polarity", "run_id", "theme_code", "polarity"),
         Index("ix_theme_mentions_response", "response_id"),
+        # The workbench pages a theme's mentions least certain first.
+        Index("ix_theme_mentions_run_theme_score", "run_id", "theme_code", "score"),
     )
 
     run_id: Mapped[int] = mapped_column(ForeignKey("analysis_runs.id", ondelete="CASCADE"), primary_key=True)
@@ -188,6 +190,53 @@ class ThemeMention(db.Model):
     span_start: Mapped[int]
     span_end: Mapped[int]
     rank: Mapped[int] = mapped_column(default=0)  # 0 = the comment's main point
+
+
+class ThemeEdit(db.Model):
+    """An analyst's edit of a theme in the workbench: rename, merge into another, or split off.
+
+    A merge or split is carried out as decisions (``ThemeDecision.edit_id``) on the comments it
+    touches, so it survives reruns however discovery numbers its themes; the edit names the
+    theme it makes or renames (`theme_id`) and keeps the label. Undoing it undoes its decisions.
+    """
+
+    __tablename__ = "theme_edits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # rename|merge|split
+    theme_id: Mapped[str] = mapped_column(String(20), index=True)  # the theme named or made
+    from_theme_id: Mapped[str | None] = mapped_column(String(20))  # merged or split from
+    label: Mapped[str | None] = mapped_column(String(200))
+    previous_label: Mapped[str | None] = mapped_column(String(200))  # given back on undo
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    undone_at: Mapped[datetime | None]
+    undone_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class ThemeDecision(db.Model):
+    """An analyst's correction (判定の修正): the whole label set of one comment text.
+
+    Kept by the fingerprint of the masked, NFKC comment (`responses.comment_masked`), so it
+    applies to every identical comment, in this run and future ones; the latest decision not
+    undone wins and the model never overrides it (`analysis.decisions`).
+    """
+
+    __tablename__ = "theme_decisions"
+    __table_args__ = (Index("ix_theme_decisions_fingerprint_created", "fingerprint", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    comment_masked: Mapped[str] = mapped_column(Text)
+    labels: Mapped[str] = mapped_column(String(200))  # "T07:R;T01:P", main point first; "T00:N"
+    # What the run gave the comment before any decision: shown again when this one is undone.
+    model_labels: Mapped[str | None] = mapped_column(String(200))
+    edit_id: Mapped[int | None] = mapped_column(ForeignKey("theme_edits.id", ondelete="SET NULL"),
+                                                index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    undone_at: Mapped[datetime | None]
+    undone_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
 user_facilities = Table(

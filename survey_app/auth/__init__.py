@@ -16,9 +16,9 @@ from flask.sessions import SecureCookieSessionInterface
 from ..security import cookies_secure
 
 from .access import (accessible_facilities, can_see_facility, current_user, facility_or_404,
-                     login_required, roles_required)
+                     login_required, roles_or_404, roles_required)
 
-__all__ = ["bp", "init_app", "login_required", "roles_required", "current_user",
+__all__ = ["bp", "init_app", "login_required", "roles_required", "roles_or_404", "current_user",
            "accessible_facilities", "facility_or_404", "can_see_facility"]
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")

@@ -243,6 +243,30 @@ def roles_required(*roles: str):
     return decorator
 
 
+def roles_or_404(*roles: str):
+    """Allow only logged-in users with one of `roles`; to others the page does not exist (404).
+
+    For pages whose very existence is not a manager's business (the theme workbench): they get
+    the same answer as for another facility's page.
+    """
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown role(s) {sorted(unknown)}")
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return _login_redirect()
+            if current_user.role not in roles:
+                abort(404)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
 # ---------------------------------------------------------------------------- facilities
 
 def can_see_facility(user, facility: Facility | None) -> bool:
