@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from analysis import catalog_versions
 from analysis import decisions as analysis_decisions
 from pathlib import Path
 
@@ -122,6 +123,13 @@ def catalog_names(run: dict) -> dict[str, str]:
     spec = (run.get("parameters") or {}).get("catalog", "default")
     if spec in (None, "none"):
         return {}
+    if spec == "published":  # the version the run recorded, else the file it fell back to
+        try:
+            catalog = catalog_versions.find_version(db.engine, run.get("catalog_version") or "")["catalog"]
+            return {theme["code"]: theme.get("name", theme["code"]) for theme in catalog.get("themes", [])}
+        except catalog_versions.CatalogError:
+            published_file = catalog_versions.default_catalog_file()
+            spec = str(published_file) if published_file.is_file() else "default"
     path = Path(DEFAULT_CATALOG_PATH if spec == "default" else spec)
     try:
         return _catalog_file_names(str(path), path.stat().st_mtime)
