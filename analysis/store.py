@@ -1,9 +1,9 @@
 """Read survey answers and store analysis runs with SQLAlchemy Core.
 
-The schema belongs to the web application (its Alembic migration creates it); this module
-never imports the application. It names the columns it needs with lightweight
-``sqlalchemy.table()`` constructs, so it works on SQLite and PostgreSQL alike and costs no
-reflection round-trip.
+The tables are declared once in :mod:`survey_schema.models` (the web application's Alembic
+migrations create them); this module uses those Table objects and never imports the
+application or Flask. It works on SQLite and PostgreSQL alike and costs no reflection
+round-trip.
 
 Every public function takes an :class:`~sqlalchemy.engine.Engine` or a database URL.
 """
@@ -19,6 +19,9 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+
+from survey_schema.models import (AnalysisRun, Facility, Response, ResponseTheme, Theme,
+                                  ThemeMention)
 
 from .satisfaction import COUNT_COLUMNS, TOP2, add_period_columns
 
@@ -45,69 +48,13 @@ INSERT_CHUNK_SIZE = 5000
 # Tokyo has no daylight saving time: the calendar month is that of UTC + 9 hours.
 TOKYO_OFFSET_HOURS = 9
 
-facilities = sa.table(
-    "facilities",
-    sa.column("id", sa.Integer),
-    sa.column("code", sa.String),
-    sa.column("name", sa.String),
-    sa.column("prefecture", sa.String),
-    sa.column("operator_kind", sa.String),
-)
-responses = sa.table(
-    "responses",
-    sa.column("id", sa.Integer),
-    sa.column("facility_id", sa.Integer),
-    sa.column("submitted_at", sa.DateTime),
-    sa.column("fiscal_year", sa.Integer),
-    sa.column("satisfaction", sa.Integer),
-    sa.column("establishment", sa.Integer),
-    sa.column("respondent_group", sa.String),
-    sa.column("services", sa.JSON),
-    sa.column("comment", sa.Text),
-)
-analysis_runs = sa.table(
-    "analysis_runs",
-    sa.column("id", sa.Integer),
-    sa.column("started_at", sa.DateTime),
-    sa.column("finished_at", sa.DateTime),
-    sa.column("status", sa.String),
-    sa.column("parameters", sa.JSON),
-    sa.column("versions", sa.JSON),
-    sa.column("catalog_version", sa.String),
-    sa.column("n_responses", sa.Integer),
-    sa.column("n_comments", sa.Integer),
-    sa.column("n_themes", sa.Integer),
-)
-themes_table = sa.table(
-    "themes",
-    sa.column("id", sa.Integer),
-    sa.column("run_id", sa.Integer),
-    sa.column("code", sa.String),
-    sa.column("label", sa.String),
-    sa.column("source", sa.String),
-    sa.column("size", sa.Integer),
-    sa.column("words", sa.JSON),
-    sa.column("representative_response_ids", sa.JSON),
-)
-response_themes = sa.table(
-    "response_themes",
-    sa.column("run_id", sa.Integer),
-    sa.column("response_id", sa.Integer),
-    sa.column("theme_code", sa.String),
-    sa.column("score", sa.Float),
-    sa.column("source", sa.String),
-)
-theme_mentions = sa.table(
-    "theme_mentions",
-    sa.column("run_id", sa.Integer),
-    sa.column("response_id", sa.Integer),
-    sa.column("theme_code", sa.String),
-    sa.column("polarity", sa.String),
-    sa.column("score", sa.Float),
-    sa.column("span_start", sa.Integer),
-    sa.column("span_end", sa.Integer),
-    sa.column("rank", sa.Integer),
-)
+# The application's tables, declared once in survey_schema (no Flask).
+facilities = Facility.__table__
+responses = Response.__table__
+analysis_runs = AnalysisRun.__table__
+themes_table = Theme.__table__
+response_themes = ResponseTheme.__table__
+theme_mentions = ThemeMention.__table__
 REQUIRED_TABLES = ("facilities", "responses", "analysis_runs", "themes", "response_themes")
 MENTION_TABLES = (*REQUIRED_TABLES, "theme_mentions")
 POLARITIES = ("praise", "request")
