@@ -442,7 +442,7 @@ def _assignment_rows(run_id: int, assignments: pd.DataFrame) -> list[dict]:
     else:
         scores = pd.Series(np.nan, index=assignments.index)
     return [
-        {"run_id": run_id, "response_id": int(response_id), "theme_code": code,
+        {"run_id": run_id, "response_id": int(response_id), "theme_id": code,
          "score": None if pd.isna(score) else float(score), "source": source}
         for response_id, code, score, source in zip(
             assignments["response_id"], codes, scores, sources)
@@ -487,7 +487,7 @@ def _mention_rows(run_id: int, mentions: pd.DataFrame, assignment_rows: list[dic
             raise ValueError(f"mentions hold theme {code} twice for row {position}; "
                              "one mention per comment and theme")
         seen.add(key)
-        rows.append({"run_id": run_id, "response_id": response_id, "theme_code": str(code),
+        rows.append({"run_id": run_id, "response_id": response_id, "theme_id": str(code),
                      "polarity": polarity, "score": None if pd.isna(score) else float(score),
                      "span_start": int(start), "span_end": int(end),
                      "rank": 0 if pd.isna(rank) else int(rank)})
@@ -499,25 +499,25 @@ def _theme_rows(run_id: int, themes: pd.DataFrame | None, assignment_rows: list[
     sizes: dict[str, int] = {}
     sources: dict[str, str] = {}
     for row in assignment_rows:
-        if row["theme_code"] is not None:
-            sizes[row["theme_code"]] = sizes.get(row["theme_code"], 0) + 1
-            sources.setdefault(row["theme_code"], row["source"])
+        if row["theme_id"] is not None:
+            sizes[row["theme_id"]] = sizes.get(row["theme_id"], 0) + 1
+            sources.setdefault(row["theme_id"], row["source"])
     # A theme met only as a second point of some comments is a theme of the run too.
     for row in mention_rows:
-        sizes.setdefault(row["theme_code"], 0)
-        sources.setdefault(row["theme_code"],
-                           "catalog" if row["theme_code"].startswith("T") else "discovery")
+        sizes.setdefault(row["theme_id"], 0)
+        sources.setdefault(row["theme_id"],
+                           "catalog" if row["theme_id"].startswith("T") else "discovery")
     records = [] if themes is None else themes.to_dict("records")
     rows, seen = [], set()
     for record in records:
-        code = _none_if_missing(record.get("theme_id", record.get("code")))
+        code = _none_if_missing(record.get("theme_id"))
         if code is None or code in seen:
             continue
         seen.add(code)
         size = record.get("size")
         rows.append({
             "run_id": run_id,
-            "code": str(code),
+            "theme_id": str(code),
             "label": str(_none_if_missing(record.get("label", record.get("theme_label")))
                          or code)[:200],
             "source": _none_if_missing(record.get("source")) or sources.get(code)
@@ -530,7 +530,7 @@ def _theme_rows(run_id: int, themes: pd.DataFrame | None, assignment_rows: list[
     # A theme used by an assignment but missing from the summary still gets its row.
     for code, size in sorted(sizes.items()):
         if code not in seen:
-            rows.append({"run_id": run_id, "code": code, "label": code, "source": sources[code],
+            rows.append({"run_id": run_id, "theme_id": code, "label": code, "source": sources[code],
                          "size": size, "words": [], "representative_response_ids": []})
     return rows
 
@@ -556,7 +556,7 @@ def save_run(engine, assignments, themes, parameters=None, versions=None, catalo
         One row per response: ``response_id``, ``theme_id`` (None for no comment), ``score``,
         ``source`` ("catalog", "discovery", "no_comment"; inferred when absent).
     themes : pandas.DataFrame or None
-        One row per theme: ``theme_id`` (or ``code``), ``label``, optional ``source``,
+        One row per theme: ``theme_id``, ``label``, optional ``source``,
         ``size``, ``words`` (list), ``representative_response_ids`` (list of int).
     parameters, versions : dict, optional
         Stored as JSON on the run.
@@ -693,13 +693,13 @@ def read_theme_assignments(engine, run_id=None):
     rt, r, f, t = response_themes.c, responses.c, facilities.c, themes_table.c
     statement = (
         sa.select(rt.response_id, f.code.label("facility_code"), r.fiscal_year, r.submitted_at,
-                  rt.theme_code.label("theme_id"), t.label.label("theme_label"), rt.score,
+                  rt.theme_id, t.label.label("theme_label"), rt.score,
                   rt.source)
         .select_from(
             response_themes
             .join(responses, r.id == rt.response_id)
             .join(facilities, f.id == r.facility_id)
-            .outerjoin(themes_table, sa.and_(t.run_id == rt.run_id, t.code == rt.theme_code)))
+            .outerjoin(themes_table, sa.and_(t.run_id == rt.run_id, t.theme_id == rt.theme_id)))
         .where(rt.run_id == run_id)
         .order_by(rt.response_id)
     )
@@ -730,10 +730,10 @@ def read_themes(engine, run_id=None):
         return pd.DataFrame({column: pd.Series(dtype=object) for column in THEME_COLUMNS})
     t = themes_table.c
     statement = (
-        sa.select(t.run_id, t.code.label("theme_id"), t.label, t.source, t.size, t.words,
+        sa.select(t.run_id, t.theme_id, t.label, t.source, t.size, t.words,
                   t.representative_response_ids)
         .where(t.run_id == run_id)
-        .order_by(t.size.desc(), t.code)
+        .order_by(t.size.desc(), t.theme_id)
     )
     keys, rows = _run_query(engine, statement, ("themes",))
     frame = pd.DataFrame(rows, columns=keys)
@@ -784,15 +784,15 @@ def read_mentions(engine, run_id=None, fiscal_years=None, facility_codes=None):
     tm, r, f, t = theme_mentions.c, responses.c, facilities.c, themes_table.c
     statement = (
         sa.select(tm.response_id, f.code.label("facility_code"), r.fiscal_year, r.submitted_at,
-                  tm.theme_code.label("theme_id"), t.label.label("theme_label"), tm.polarity,
+                  tm.theme_id, t.label.label("theme_label"), tm.polarity,
                   tm.score, tm.span_start, tm.span_end, tm.rank, r.satisfaction)
         .select_from(
             theme_mentions
             .join(responses, r.id == tm.response_id)
             .join(facilities, f.id == r.facility_id)
-            .outerjoin(themes_table, sa.and_(t.run_id == tm.run_id, t.code == tm.theme_code)))
+            .outerjoin(themes_table, sa.and_(t.run_id == tm.run_id, t.theme_id == tm.theme_id)))
         .where(tm.run_id == run_id)
-        .order_by(tm.response_id, tm.rank, tm.theme_code)
+        .order_by(tm.response_id, tm.rank, tm.theme_id)
     )
     fiscal_years = _as_list(fiscal_years)
     if fiscal_years is not None:
@@ -846,7 +846,7 @@ def mention_counts(engine, run_id=None, by=("theme_id", "polarity"), fiscal_year
     if run_id is None:
         return _empty_frame(columns)
     tm, r, f = theme_mentions.c, responses.c, facilities.c
-    keys = {"facility_code": f.code, "fiscal_year": r.fiscal_year, "theme_id": tm.theme_code,
+    keys = {"facility_code": f.code, "fiscal_year": r.fiscal_year, "theme_id": tm.theme_id,
             "polarity": tm.polarity}
     if "month" in by:
         keys["month"] = _month_expression(engine, r.submitted_at)
@@ -916,7 +916,7 @@ def unclassified_counts(engine, run_id=None, by=("facility_code",), fiscal_years
     statement = (
         sa.select(*[keys[key].label(key) for key in by], sa.func.count().label("unclassified"))
         .select_from(source)
-        .where(rt.run_id == run_id, rt.theme_code.is_(None), rt.source != "no_comment")
+        .where(rt.run_id == run_id, rt.theme_id.is_(None), rt.source != "no_comment")
     )
     if by:
         statement = statement.group_by(*[keys[key] for key in by])

@@ -144,11 +144,11 @@ class Theme(Base):
     """A theme found by a run: from the catalog (T01…) or discovered (D01…)."""
 
     __tablename__ = "themes"
-    __table_args__ = (UniqueConstraint("run_id", "code"),)
+    __table_args__ = (UniqueConstraint("run_id", "theme_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("analysis_runs.id", ondelete="CASCADE"), index=True)
-    code: Mapped[str] = mapped_column(String(20))
+    theme_id: Mapped[str] = mapped_column(String(20))
     label: Mapped[str] = mapped_column(String(200))
     source: Mapped[str] = mapped_column(String(20))  # catalog|discovery
     size: Mapped[int] = mapped_column(default=0)
@@ -157,16 +157,20 @@ class Theme(Base):
 
 
 class ResponseTheme(Base):
-    """The theme a run gave one response; theme_code is None for a no-comment answer."""
+    """The theme of one response's main point in a run; theme_id is None when it has none.
+
+    `source` says why: catalog or discovery, or no_comment / unclassified (未分類: content
+    that no theme covers).
+    """
 
     __tablename__ = "response_themes"
-    __table_args__ = (Index("ix_response_themes_run_theme", "run_id", "theme_code"),)
+    __table_args__ = (Index("ix_response_themes_run_theme", "run_id", "theme_id"),)
 
     run_id: Mapped[int] = mapped_column(ForeignKey("analysis_runs.id", ondelete="CASCADE"), primary_key=True)
     response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"), primary_key=True)
-    theme_code: Mapped[str | None] = mapped_column(String(20))
+    theme_id: Mapped[str | None] = mapped_column(String(20))
     score: Mapped[float | None]
-    source: Mapped[str] = mapped_column(String(20))  # catalog|discovery|no_comment
+    source: Mapped[str] = mapped_column(String(20))  # catalog|discovery|no_comment|unclassified
 
 
 class ThemeMention(Base):
@@ -180,13 +184,13 @@ class ThemeMention(Base):
     __tablename__ = "theme_mentions"
     __table_args__ = (
         # The reports read one run's mentions per facility and year through responses.
-        Index("ix_theme_mentions_run_theme_polarity", "run_id", "theme_code", "polarity"),
+        Index("ix_theme_mentions_run_theme_polarity", "run_id", "theme_id", "polarity"),
         Index("ix_theme_mentions_response", "response_id"),
     )
 
     run_id: Mapped[int] = mapped_column(ForeignKey("analysis_runs.id", ondelete="CASCADE"), primary_key=True)
     response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"), primary_key=True)
-    theme_code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    theme_id: Mapped[str] = mapped_column(String(20), primary_key=True)
     polarity: Mapped[str] = mapped_column(String(10))  # praise|request
     score: Mapped[float | None]
     span_start: Mapped[int]

@@ -32,9 +32,9 @@ class Voices:
 
     run: dict | None
     has_mentions: bool = False
-    # Per theme, most-mentioned first: {code, label, praise, request, months: [{month, praise, request}]}.
+    # Per theme, most-mentioned first: {theme_id, label, praise, request, months: [{month, praise, request}]}.
     themes: list[dict] = field(default_factory=list)
-    # {"praise": [{code, label, count, quotes}], "request": [...]}: the top themes of each.
+    # {"praise": [{theme_id, label, count, quotes}], "request": [...]}: the top themes of each.
     top: dict = field(default_factory=dict)
     # Per theme: satisfaction of those who mention it and of everyone else (with intervals).
     by_mention: list[dict] = field(default_factory=list)
@@ -56,26 +56,26 @@ def theme_table(run_id: int, fiscal_year: int, codes: list[str], labels: dict[st
     months = fiscal_year_months(fiscal_year)
     for row in monthly.itertuples(index=False):
         theme = themes.setdefault(row.theme_id, {
-            "code": row.theme_id, "label": labels.get(row.theme_id, row.theme_id),
+            "theme_id": row.theme_id, "label": labels.get(row.theme_id, row.theme_id),
             "praise": 0, "request": 0,
             "months": {month: {"month": month, "praise": 0, "request": 0} for month in months}})
         theme[row.polarity] += int(row.respondents)
         if row.month in theme["months"]:
             theme["months"][row.month][row.polarity] += int(row.respondents)
-    ordered = sorted(themes.values(), key=lambda t: (-(t["praise"] + t["request"]), t["code"]))
+    ordered = sorted(themes.values(), key=lambda t: (-(t["praise"] + t["request"]), t["theme_id"]))
     for theme in ordered:
         theme["months"] = list(theme["months"].values())
     return ordered
 
 
-def quotes(run_id: int, theme_code: str, polarity: str, facility_ids: list[int], fiscal_year: int,
+def quotes(run_id: int, theme_id: str, polarity: str, facility_ids: list[int], fiscal_year: int,
            limit: int = QUOTES_PER_THEME) -> list[str]:
     """Up to `limit` different masked quotes of a theme and polarity, best-scoring main points first."""
     rows = db.session.execute(
         sa.select(ThemeMention.span_start, ThemeMention.span_end, Response.comment_masked,
                   Response.comment)
         .join(Response, Response.id == ThemeMention.response_id)
-        .where(ThemeMention.run_id == run_id, ThemeMention.theme_code == theme_code,
+        .where(ThemeMention.run_id == run_id, ThemeMention.theme_id == theme_id,
                ThemeMention.polarity == polarity, Response.facility_id.in_(facility_ids),
                Response.fiscal_year == fiscal_year)
         .order_by(ThemeMention.rank, ThemeMention.score.desc().nulls_last(),
@@ -97,7 +97,7 @@ def unclassified_examples(run_id: int, facility_ids: list[int], fiscal_year: int
     rows = db.session.execute(
         sa.select(Response.comment_masked, Response.comment)
         .join(ResponseTheme, ResponseTheme.response_id == Response.id)
-        .where(ResponseTheme.run_id == run_id, ResponseTheme.theme_code.is_(None),
+        .where(ResponseTheme.run_id == run_id, ResponseTheme.theme_id.is_(None),
                ResponseTheme.source != "no_comment", Response.facility_id.in_(facility_ids),
                Response.fiscal_year == fiscal_year)
         .order_by(Response.submitted_at.desc(), Response.id.desc()).limit(limit))
@@ -137,10 +137,10 @@ def voices(run: dict | None, facilities: list, fiscal_year: int, *, with_quotes:
     result.themes = theme_table(run_id, fiscal_year, codes, labels)
     for polarity in POLARITY_LABELS:
         ranked = sorted((t for t in result.themes if t[polarity]),
-                        key=lambda t: (-t[polarity], t["code"]))[:TOP_VOICE_THEMES]
+                        key=lambda t: (-t[polarity], t["theme_id"]))[:TOP_VOICE_THEMES]
         result.top[polarity] = [
-            {"code": t["code"], "label": t["label"], "count": t[polarity],
-             "quotes": quotes(run_id, t["code"], polarity, ids, fiscal_year) if with_quotes else []}
+            {"theme_id": t["theme_id"], "label": t["label"], "count": t[polarity],
+             "quotes": quotes(run_id, t["theme_id"], polarity, ids, fiscal_year) if with_quotes else []}
             for t in ranked]
     result.by_mention = satisfaction_rows(run_id, fiscal_year, codes, labels)
     return result
@@ -165,7 +165,7 @@ def by_facility(run: dict | None, facilities: list, fiscal_year: int) -> dict[st
                                 ascending=[True, False, True])
     for row in counts.itertuples(index=False):
         result[row.facility_code][row.polarity].append(
-            {"code": row.theme_id, "label": labels.get(row.theme_id, row.theme_id),
+            {"theme_id": row.theme_id, "label": labels.get(row.theme_id, row.theme_id),
              "count": int(row.respondents)})
     return result
 
