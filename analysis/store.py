@@ -58,6 +58,10 @@ theme_mentions = ThemeMention.__table__
 REQUIRED_TABLES = ("facilities", "responses", "analysis_runs", "themes", "response_themes")
 MENTION_TABLES = (*REQUIRED_TABLES, "theme_mentions")
 POLARITIES = ("praise", "request")
+# Why a response has its theme row: what assign_themes writes in `source`.
+THEME_SOURCES = ("catalog", "discovery")
+NO_THEME_SOURCES = ("no_comment", "unclassified")
+ASSIGNMENT_SOURCES = (*THEME_SOURCES, *NO_THEME_SOURCES)
 MENTION_COLUMNS = ("response_id", "facility_code", "fiscal_year", "month", "theme_id",
                    "theme_label", "polarity", "score", "span_start", "span_end", "rank",
                    "satisfaction")
@@ -420,23 +424,23 @@ def _list_or_empty(value) -> list:
 
 
 def _assignment_rows(run_id: int, assignments: pd.DataFrame) -> list[dict]:
-    missing = [c for c in ("response_id", "theme_id") if c not in assignments.columns]
+    missing = [c for c in ("response_id", "theme_id", "source") if c not in assignments.columns]
     if missing:
-        raise ValueError(f"assignments lack column(s): {', '.join(missing)}")
+        raise ValueError(f"assignments lack column(s): {', '.join(missing)} "
+                         "(assign_themes' assignments have them)")
     if assignments["response_id"].duplicated().any():
         raise ValueError("assignments hold several rows for one response_id")
     # Plain lists: pandas would turn None back into NaN in a string column.
     codes = [_none_if_missing(value) for value in assignments["theme_id"]]
-    if "source" in assignments.columns:
-        sources = [_none_if_missing(value) for value in assignments["source"]]
-    else:
-        sources = [None] * len(codes)
-    sources = [
-        source if source is not None
-        else "no_comment" if code is None
-        else "catalog" if str(code).startswith("T") else "discovery"
-        for code, source in zip(codes, sources)
-    ]
+    sources = [_none_if_missing(value) for value in assignments["source"]]
+    for code, source in zip(codes, sources):
+        # The pipeline says why a comment has no theme: a guess would file 未分類 content as
+        # "no comment", and it would vanish from every count.
+        if source not in ASSIGNMENT_SOURCES:
+            raise ValueError(f"assignment source {source!r} is not one of {list(ASSIGNMENT_SOURCES)}")
+        if (code is None) != (source in NO_THEME_SOURCES):
+            raise ValueError(f"an assignment with source {source!r} "
+                             + ("needs a theme_id" if code is None else f"has theme_id {code!r}"))
     if "score" in assignments.columns:
         scores = pd.to_numeric(assignments["score"], errors="coerce")
     else:
@@ -496,42 +500,45 @@ def _mention_rows(run_id: int, mentions: pd.DataFrame, assignment_rows: list[dic
 
 def _theme_rows(run_id: int, themes: pd.DataFrame | None, assignment_rows: list[dict],
                 mention_rows: list[dict] = ()) -> list[dict]:
+    """Rows of ``themes``: one per theme of `themes`, its source as the pipeline gave it (a
+    code's first letter says nothing: a catalog may hold a promoted D03). Every theme the
+    assignments or mentions name must be there; the 未分類 row (no theme_id) is no theme."""
+    if themes is None:
+        themes = _empty_frame(("theme_id", "source"))
+    missing = [c for c in ("theme_id", "source") if c not in themes.columns]
+    if missing:
+        raise ValueError(f"themes lack column(s): {', '.join(missing)} "
+                         "(assign_themes' themes have them)")
     sizes: dict[str, int] = {}
-    sources: dict[str, str] = {}
     for row in assignment_rows:
         if row["theme_id"] is not None:
             sizes[row["theme_id"]] = sizes.get(row["theme_id"], 0) + 1
-            sources.setdefault(row["theme_id"], row["source"])
-    # A theme met only as a second point of some comments is a theme of the run too.
-    for row in mention_rows:
-        sizes.setdefault(row["theme_id"], 0)
-        sources.setdefault(row["theme_id"],
-                           "catalog" if row["theme_id"].startswith("T") else "discovery")
-    records = [] if themes is None else themes.to_dict("records")
     rows, seen = [], set()
-    for record in records:
+    for record in themes.to_dict("records"):
         code = _none_if_missing(record.get("theme_id"))
-        if code is None or code in seen:
+        if code is None or str(code) in seen:
             continue
+        code = str(code)
         seen.add(code)
+        source = _none_if_missing(record.get("source"))
+        if source not in THEME_SOURCES:
+            raise ValueError(f"theme {code} has source {source!r}, not one of {list(THEME_SOURCES)}")
         size = record.get("size")
         rows.append({
             "run_id": run_id,
-            "theme_id": str(code),
+            "theme_id": code,
             "label": str(_none_if_missing(record.get("label", record.get("theme_label")))
                          or code)[:200],
-            "source": _none_if_missing(record.get("source")) or sources.get(code)
-            or ("catalog" if str(code).startswith("T") else "discovery"),
+            "source": source,
             "size": int(size) if size is not None and not pd.isna(size) else sizes.get(code, 0),
             "words": _list_or_empty(record.get("words")),
             "representative_response_ids": [
                 int(v) for v in _list_or_empty(record.get("representative_response_ids"))],
         })
-    # A theme used by an assignment but missing from the summary still gets its row.
-    for code, size in sorted(sizes.items()):
-        if code not in seen:
-            rows.append({"run_id": run_id, "theme_id": code, "label": code, "source": sources[code],
-                         "size": size, "words": [], "representative_response_ids": []})
+    absent = sorted((set(sizes) | {row["theme_id"] for row in mention_rows}) - seen)
+    if absent:
+        raise ValueError(f"themes lack theme(s) that assignments or mentions name: "
+                         f"{', '.join(absent[:5])}")
     return rows
 
 
@@ -547,17 +554,22 @@ def save_run(engine, assignments, themes, parameters=None, versions=None, catalo
     Writes ``themes``, ``response_themes`` and ``theme_mentions`` in bulk and marks the run
     ``complete`` in one transaction, then (same transaction) deletes those rows of every
     other run, so each response has exactly one current theme row; the ``analysis_runs`` rows
-    stay as history. On failure the run is marked ``failed`` and the error re-raised.
+    stay as history. On failure the run is marked ``failed`` and the error re-raised: a
+    ValueError when a frame lacks a column or a theme's source, which is never guessed.
 
     Parameters
     ----------
     engine : Engine or str
     assignments : pandas.DataFrame
-        One row per response: ``response_id``, ``theme_id`` (None for no comment), ``score``,
-        ``source`` ("catalog", "discovery", "no_comment"; inferred when absent).
+        One row per response: ``response_id``, ``theme_id``, ``score`` and ``source``:
+        "catalog" or "discovery" with a theme_id, "no_comment" or "unclassified" (未分類,
+        content no theme covers) without one.
     themes : pandas.DataFrame or None
-        One row per theme: ``theme_id``, ``label``, optional ``source``,
-        ``size``, ``words`` (list), ``representative_response_ids`` (list of int).
+        One row per theme (``assign_themes``' themes frame): ``theme_id``, ``label``,
+        ``source`` ("catalog" or "discovery"), ``size``, ``words`` (list),
+        ``representative_response_ids`` (list of int). Every theme the assignments or
+        mentions name must be listed; a row without theme_id (未分類) is skipped. None only
+        when no response has a theme.
     parameters, versions : dict, optional
         Stored as JSON on the run.
     catalog_version : str, optional
