@@ -1,7 +1,7 @@
 """「利用者の声」: what respondents praise and what they ask for, per theme, from a run's mentions.
 
 Counts come from `analysis.store.mention_counts` (GROUP BY in the database), rates and Wilson
-intervals from `analysis.satisfaction`, quotes are the mention's span of the comment masked by
+intervals from `analysis.satisfaction` (through `analysis.voices`, which the notebooks use too), quotes are the mention's span of the comment masked by
 `analysis.masking.masked_span`. Callers pass only facilities the user may see, so a manager's
 figures and quotes are of their facilities only.
 """
@@ -13,8 +13,9 @@ import pandas as pd
 import sqlalchemy as sa
 
 from analysis.masking import masked_span
-from analysis.satisfaction import MIN_N, satisfaction_by_mention
-from analysis.store import aggregate_counts, mention_counts, unclassified_counts
+from analysis.satisfaction import MIN_N
+from analysis.store import mention_counts, unclassified_counts
+from analysis.voices import mention_satisfaction
 
 from ..extensions import db
 from ..models import Response, ResponseTheme, ThemeMention
@@ -106,16 +107,12 @@ def unclassified_examples(run_id: int, facility_ids: list[int], fiscal_year: int
 
 def satisfaction_rows(run_id: int, fiscal_year: int, codes: list[str], labels: dict[str, str]) -> list[dict]:
     """Satisfaction of those who mention each theme and of the others, largest group first."""
-    mentioned = mention_counts(db.engine, run_id, by=("theme_id",), fiscal_years=[fiscal_year],
-                               facility_codes=codes)
-    totals = aggregate_counts(db.engine, by=(), fiscal_years=[fiscal_year], facility_codes=codes)
-    table = satisfaction_by_mention(mentioned, totals, min_n=MIN_N)
-    rows = []
-    for record in table.to_dict("records"):
-        rows.append({key: _nan_to_none(value) for key, value in record.items()}
-                    | {"label": labels.get(record["theme_id"], record["theme_id"])})
-    rows.sort(key=lambda r: (-r["n"], r["theme_id"]))
-    return rows
+    table = mention_satisfaction(db.engine, run_id, fiscal_years=[fiscal_year], facility_codes=codes,
+                                 min_n=MIN_N)
+    # The reader's labels: a manager's discovered themes are named from their own comments.
+    return [{key: _nan_to_none(value) for key, value in record.items()}
+            | {"label": labels.get(record["theme_id"], record["theme_id"])}
+            for record in table.drop(columns="theme_label").to_dict("records")]
 
 
 def voices(run: dict | None, facilities: list, fiscal_year: int, *, with_quotes: bool = True) -> Voices:
