@@ -465,8 +465,8 @@ class ThemeCatalog:
         Returns
         -------
         pandas.DataFrame
-            One row per comment: ``code`` (None when no theme is probable
-            enough or the answer is a no-comment), ``name``, ``score`` (the
+            One row per comment: ``theme_id`` (None when no theme is probable
+            enough or the answer is a no-comment), ``theme_label``, ``score`` (the
             best theme's probability, NaN for no-comment), ``no_comment``.
         """
         texts = list(texts)
@@ -545,8 +545,8 @@ class ThemeCatalog:
         return pd.DataFrame(
             {
                 # object dtype keeps None (pandas 3 would infer a string column with NaN)
-                "code": pd.Series(codes, dtype=object),
-                "name": pd.Series([names.get(c) if c is not None else None for c in codes], dtype=object),
+                "theme_id": pd.Series(codes, dtype=object),
+                "theme_label": pd.Series([names.get(c) if c is not None else None for c in codes], dtype=object),
                 "score": scores,
                 "no_comment": no_comment,
             }

@@ -343,8 +343,8 @@ def _run_labels(connection, run_id, response_id) -> str:
     """What the run gives a response now: its labels, "T00:N" for no comment, "" for 未分類."""
     tm, rt = theme_mentions.c, response_themes.c
     points = connection.execute(
-        sa.select(tm.theme_code, tm.polarity).where(tm.run_id == run_id, tm.response_id == response_id)
-        .order_by(tm.rank, tm.theme_code)).all()
+        sa.select(tm.theme_id, tm.polarity).where(tm.run_id == run_id, tm.response_id == response_id)
+        .order_by(tm.rank, tm.theme_id)).all()
     if points:
         return format_labels([(code, polarity) for code, polarity in points])
     source = connection.execute(sa.select(rt.source).where(
@@ -359,14 +359,14 @@ def _set_run_labels(connection, run_id, response_ids, labels, names, source=DECI
     tm, rt, t = theme_mentions.c, response_themes.c, themes_table.c
     points = _parse(labels)
     known = {code: label for code, label in connection.execute(
-        sa.select(t.code, t.label).where(t.run_id == run_id))}
+        sa.select(t.theme_id, t.label).where(t.run_id == run_id))}
     if source != DECISION_SOURCE:  # a model's labels given back: only themes the run still has
         points = [(code, polarity) for code, polarity in points if code in known]
     main = points[0][0] if points else None
     touched = set(code for code, _ in points)
     for start in range(0, len(response_ids), IN_CHUNK):
         chunk = response_ids[start:start + IN_CHUNK]
-        old = connection.execute(sa.select(tm.response_id, tm.theme_code, tm.span_start, tm.span_end)
+        old = connection.execute(sa.select(tm.response_id, tm.theme_id, tm.span_start, tm.span_end)
                                  .where(tm.run_id == run_id, tm.response_id.in_(chunk))).all()
         touched.update(code for _, code, _, _ in old)
         spans = {(response_id, code): (s, e) for response_id, code, s, e in old}
@@ -378,7 +378,7 @@ def _set_run_labels(connection, run_id, response_ids, labels, names, source=DECI
             whole = (0, len(normalize(texts.get(response_id) or "")))
             for rank, (code, polarity) in enumerate(points):
                 s, e = spans.get((response_id, code), whole)
-                rows.append({"run_id": run_id, "response_id": response_id, "theme_code": code,
+                rows.append({"run_id": run_id, "response_id": response_id, "theme_id": code,
                              "polarity": polarity, "span_start": s, "span_end": e, "rank": rank,
                              "score": DECISION_SCORE if source == DECISION_SOURCE else None})
         if rows:
@@ -390,17 +390,17 @@ def _set_run_labels(connection, run_id, response_ids, labels, names, source=DECI
                           else "discovery" if main.startswith("D") else "catalog")
         connection.execute(response_themes.update().where(
             rt.run_id == run_id, rt.response_id.in_(chunk)).values(
-            theme_code=main, source=row_source,
+            theme_id=main, source=row_source,
             score=DECISION_SCORE if main and source == DECISION_SOURCE else None))
     for code in touched:
         size = connection.execute(sa.select(sa.func.count()).select_from(theme_mentions).where(
-            tm.run_id == run_id, tm.theme_code == code)).scalar_one()
+            tm.run_id == run_id, tm.theme_id == code)).scalar_one()
         if code in known:
-            connection.execute(themes_table.update().where(t.run_id == run_id, t.code == code)
+            connection.execute(themes_table.update().where(t.run_id == run_id, t.theme_id == code)
                                .values(size=size))
         elif size:
             connection.execute(themes_table.insert().values(
-                run_id=run_id, code=code, label=names.get(code, code)[:200],
+                run_id=run_id, theme_id=code, label=names.get(code, code)[:200],
                 source="analyst" if code.startswith(ANALYST_PREFIX) else "catalog", size=size,
                 words=[], representative_response_ids=[]))
 
@@ -532,7 +532,7 @@ def _members(connection, run_id, code, response_ids=None) -> dict[str, tuple[str
     tm, r = theme_mentions.c, masked_responses.c
     statement = (sa.select(tm.response_id, r.comment_masked)
                  .select_from(theme_mentions.join(masked_responses, r.id == tm.response_id))
-                 .where(tm.run_id == run_id, tm.theme_code == code, r.comment_masked.is_not(None)))
+                 .where(tm.run_id == run_id, tm.theme_id == code, r.comment_masked.is_not(None)))
     if response_ids is not None:
         statement = statement.where(tm.response_id.in_([int(i) for i in response_ids]))
     groups: dict[str, list[int]] = {}
@@ -570,7 +570,7 @@ def _check_label(label) -> str:
 
 def _theme_label(connection, run_id, code):
     t = themes_table.c
-    return connection.execute(sa.select(t.label).where(t.run_id == run_id, t.code == code)).scalar()
+    return connection.execute(sa.select(t.label).where(t.run_id == run_id, t.theme_id == code)).scalar()
 
 
 def _require_theme(connection, run_id, code):
@@ -591,7 +591,7 @@ def _rename(connection, run_id, code, label, user_id) -> tuple[int, str]:
         _relabel(connection, run_id, _members(connection, run_id, code), code, new, user_id, edit_id)
         return edit_id, new
     edit_id = _add_edit(connection, "rename", code, user_id, label=label, previous_label=previous)
-    connection.execute(themes_table.update().where(t.run_id == run_id, t.code == code).values(label=label))
+    connection.execute(themes_table.update().where(t.run_id == run_id, t.theme_id == code).values(label=label))
     return edit_id, code
 
 
@@ -668,7 +668,7 @@ def undo_edit(engine, edit_id, user_id=None) -> bool:
         if edit["kind"] == "rename" and edit["from_theme_id"] is None and run_id is not None:
             label = _names(connection).get(edit["theme_id"]) or edit["previous_label"]
             connection.execute(themes_table.update().where(
-                t.run_id == run_id, t.code == edit["theme_id"]).values(label=label))
+                t.run_id == run_id, t.theme_id == edit["theme_id"]).values(label=label))
         return True
 
 

@@ -1,9 +1,9 @@
 """Read survey answers and store analysis runs with SQLAlchemy Core.
 
-The schema belongs to the web application (its Alembic migration creates it); this module
-never imports the application. It names the columns it needs with lightweight
-``sqlalchemy.table()`` constructs, so it works on SQLite and PostgreSQL alike and costs no
-reflection round-trip.
+The tables are declared once in :mod:`survey_schema.models` (the web application's Alembic
+migrations create them); this module uses those Table objects and never imports the
+application or Flask. It works on SQLite and PostgreSQL alike and costs no reflection
+round-trip.
 
 Every public function takes an :class:`~sqlalchemy.engine.Engine` or a database URL.
 """
@@ -19,6 +19,9 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+
+from survey_schema.models import (AnalysisRun, Facility, Response, ResponseTheme, Theme,
+                                  ThemeMention)
 
 from .satisfaction import COUNT_COLUMNS, TOP2, add_period_columns
 
@@ -45,72 +48,20 @@ INSERT_CHUNK_SIZE = 5000
 # Tokyo has no daylight saving time: the calendar month is that of UTC + 9 hours.
 TOKYO_OFFSET_HOURS = 9
 
-facilities = sa.table(
-    "facilities",
-    sa.column("id", sa.Integer),
-    sa.column("code", sa.String),
-    sa.column("name", sa.String),
-    sa.column("prefecture", sa.String),
-    sa.column("operator_kind", sa.String),
-)
-responses = sa.table(
-    "responses",
-    sa.column("id", sa.Integer),
-    sa.column("facility_id", sa.Integer),
-    sa.column("submitted_at", sa.DateTime),
-    sa.column("fiscal_year", sa.Integer),
-    sa.column("satisfaction", sa.Integer),
-    sa.column("establishment", sa.Integer),
-    sa.column("respondent_group", sa.String),
-    sa.column("services", sa.JSON),
-    sa.column("comment", sa.Text),
-)
-analysis_runs = sa.table(
-    "analysis_runs",
-    sa.column("id", sa.Integer),
-    sa.column("started_at", sa.DateTime),
-    sa.column("finished_at", sa.DateTime),
-    sa.column("status", sa.String),
-    sa.column("parameters", sa.JSON),
-    sa.column("versions", sa.JSON),
-    sa.column("catalog_version", sa.String),
-    sa.column("n_responses", sa.Integer),
-    sa.column("n_comments", sa.Integer),
-    sa.column("n_themes", sa.Integer),
-)
-themes_table = sa.table(
-    "themes",
-    sa.column("id", sa.Integer),
-    sa.column("run_id", sa.Integer),
-    sa.column("code", sa.String),
-    sa.column("label", sa.String),
-    sa.column("source", sa.String),
-    sa.column("size", sa.Integer),
-    sa.column("words", sa.JSON),
-    sa.column("representative_response_ids", sa.JSON),
-)
-response_themes = sa.table(
-    "response_themes",
-    sa.column("run_id", sa.Integer),
-    sa.column("response_id", sa.Integer),
-    sa.column("theme_code", sa.String),
-    sa.column("score", sa.Float),
-    sa.column("source", sa.String),
-)
-theme_mentions = sa.table(
-    "theme_mentions",
-    sa.column("run_id", sa.Integer),
-    sa.column("response_id", sa.Integer),
-    sa.column("theme_code", sa.String),
-    sa.column("polarity", sa.String),
-    sa.column("score", sa.Float),
-    sa.column("span_start", sa.Integer),
-    sa.column("span_end", sa.Integer),
-    sa.column("rank", sa.Integer),
-)
+# The application's tables, declared once in survey_schema (no Flask).
+facilities = Facility.__table__
+responses = Response.__table__
+analysis_runs = AnalysisRun.__table__
+themes_table = Theme.__table__
+response_themes = ResponseTheme.__table__
+theme_mentions = ThemeMention.__table__
 REQUIRED_TABLES = ("facilities", "responses", "analysis_runs", "themes", "response_themes")
 MENTION_TABLES = (*REQUIRED_TABLES, "theme_mentions")
 POLARITIES = ("praise", "request")
+# Why a response has its theme row: what assign_themes writes in `source`.
+THEME_SOURCES = ("catalog", "discovery")
+NO_THEME_SOURCES = ("no_comment", "unclassified")
+ASSIGNMENT_SOURCES = (*THEME_SOURCES, *NO_THEME_SOURCES)
 MENTION_COLUMNS = ("response_id", "facility_code", "fiscal_year", "month", "theme_id",
                    "theme_label", "polarity", "score", "span_start", "span_end", "rank",
                    "satisfaction")
@@ -473,29 +424,29 @@ def _list_or_empty(value) -> list:
 
 
 def _assignment_rows(run_id: int, assignments: pd.DataFrame) -> list[dict]:
-    missing = [c for c in ("response_id", "theme_id") if c not in assignments.columns]
+    missing = [c for c in ("response_id", "theme_id", "source") if c not in assignments.columns]
     if missing:
-        raise ValueError(f"assignments lack column(s): {', '.join(missing)}")
+        raise ValueError(f"assignments lack column(s): {', '.join(missing)} "
+                         "(assign_themes' assignments have them)")
     if assignments["response_id"].duplicated().any():
         raise ValueError("assignments hold several rows for one response_id")
     # Plain lists: pandas would turn None back into NaN in a string column.
     codes = [_none_if_missing(value) for value in assignments["theme_id"]]
-    if "source" in assignments.columns:
-        sources = [_none_if_missing(value) for value in assignments["source"]]
-    else:
-        sources = [None] * len(codes)
-    sources = [
-        source if source is not None
-        else "no_comment" if code is None
-        else "catalog" if str(code).startswith("T") else "discovery"
-        for code, source in zip(codes, sources)
-    ]
+    sources = [_none_if_missing(value) for value in assignments["source"]]
+    for code, source in zip(codes, sources):
+        # The pipeline says why a comment has no theme: a guess would file 未分類 content as
+        # "no comment", and it would vanish from every count.
+        if source not in ASSIGNMENT_SOURCES:
+            raise ValueError(f"assignment source {source!r} is not one of {list(ASSIGNMENT_SOURCES)}")
+        if (code is None) != (source in NO_THEME_SOURCES):
+            raise ValueError(f"an assignment with source {source!r} "
+                             + ("needs a theme_id" if code is None else f"has theme_id {code!r}"))
     if "score" in assignments.columns:
         scores = pd.to_numeric(assignments["score"], errors="coerce")
     else:
         scores = pd.Series(np.nan, index=assignments.index)
     return [
-        {"run_id": run_id, "response_id": int(response_id), "theme_code": code,
+        {"run_id": run_id, "response_id": int(response_id), "theme_id": code,
          "score": None if pd.isna(score) else float(score), "source": source}
         for response_id, code, score, source in zip(
             assignments["response_id"], codes, scores, sources)
@@ -540,7 +491,7 @@ def _mention_rows(run_id: int, mentions: pd.DataFrame, assignment_rows: list[dic
             raise ValueError(f"mentions hold theme {code} twice for row {position}; "
                              "one mention per comment and theme")
         seen.add(key)
-        rows.append({"run_id": run_id, "response_id": response_id, "theme_code": str(code),
+        rows.append({"run_id": run_id, "response_id": response_id, "theme_id": str(code),
                      "polarity": polarity, "score": None if pd.isna(score) else float(score),
                      "span_start": int(start), "span_end": int(end),
                      "rank": 0 if pd.isna(rank) else int(rank)})
@@ -549,42 +500,45 @@ def _mention_rows(run_id: int, mentions: pd.DataFrame, assignment_rows: list[dic
 
 def _theme_rows(run_id: int, themes: pd.DataFrame | None, assignment_rows: list[dict],
                 mention_rows: list[dict] = ()) -> list[dict]:
+    """Rows of ``themes``: one per theme of `themes`, its source as the pipeline gave it (a
+    code's first letter says nothing: a catalog may hold a promoted D03). Every theme the
+    assignments or mentions name must be there; the 未分類 row (no theme_id) is no theme."""
+    if themes is None:
+        themes = _empty_frame(("theme_id", "source"))
+    missing = [c for c in ("theme_id", "source") if c not in themes.columns]
+    if missing:
+        raise ValueError(f"themes lack column(s): {', '.join(missing)} "
+                         "(assign_themes' themes have them)")
     sizes: dict[str, int] = {}
-    sources: dict[str, str] = {}
     for row in assignment_rows:
-        if row["theme_code"] is not None:
-            sizes[row["theme_code"]] = sizes.get(row["theme_code"], 0) + 1
-            sources.setdefault(row["theme_code"], row["source"])
-    # A theme met only as a second point of some comments is a theme of the run too.
-    for row in mention_rows:
-        sizes.setdefault(row["theme_code"], 0)
-        sources.setdefault(row["theme_code"],
-                           "catalog" if row["theme_code"].startswith("T") else "discovery")
-    records = [] if themes is None else themes.to_dict("records")
+        if row["theme_id"] is not None:
+            sizes[row["theme_id"]] = sizes.get(row["theme_id"], 0) + 1
     rows, seen = [], set()
-    for record in records:
-        code = _none_if_missing(record.get("theme_id", record.get("code")))
-        if code is None or code in seen:
+    for record in themes.to_dict("records"):
+        code = _none_if_missing(record.get("theme_id"))
+        if code is None or str(code) in seen:
             continue
+        code = str(code)
         seen.add(code)
+        source = _none_if_missing(record.get("source"))
+        if source not in THEME_SOURCES:
+            raise ValueError(f"theme {code} has source {source!r}, not one of {list(THEME_SOURCES)}")
         size = record.get("size")
         rows.append({
             "run_id": run_id,
-            "code": str(code),
+            "theme_id": code,
             "label": str(_none_if_missing(record.get("label", record.get("theme_label")))
                          or code)[:200],
-            "source": _none_if_missing(record.get("source")) or sources.get(code)
-            or ("catalog" if str(code).startswith("T") else "discovery"),
+            "source": source,
             "size": int(size) if size is not None and not pd.isna(size) else sizes.get(code, 0),
             "words": _list_or_empty(record.get("words")),
             "representative_response_ids": [
                 int(v) for v in _list_or_empty(record.get("representative_response_ids"))],
         })
-    # A theme used by an assignment but missing from the summary still gets its row.
-    for code, size in sorted(sizes.items()):
-        if code not in seen:
-            rows.append({"run_id": run_id, "code": code, "label": code, "source": sources[code],
-                         "size": size, "words": [], "representative_response_ids": []})
+    absent = sorted((set(sizes) | {row["theme_id"] for row in mention_rows}) - seen)
+    if absent:
+        raise ValueError(f"themes lack theme(s) that assignments or mentions name: "
+                         f"{', '.join(absent[:5])}")
     return rows
 
 
@@ -600,17 +554,22 @@ def save_run(engine, assignments, themes, parameters=None, versions=None, catalo
     Writes ``themes``, ``response_themes`` and ``theme_mentions`` in bulk and marks the run
     ``complete`` in one transaction, then (same transaction) deletes those rows of every
     other run, so each response has exactly one current theme row; the ``analysis_runs`` rows
-    stay as history. On failure the run is marked ``failed`` and the error re-raised.
+    stay as history. On failure the run is marked ``failed`` and the error re-raised: a
+    ValueError when a frame lacks a column or a theme's source, which is never guessed.
 
     Parameters
     ----------
     engine : Engine or str
     assignments : pandas.DataFrame
-        One row per response: ``response_id``, ``theme_id`` (None for no comment), ``score``,
-        ``source`` ("catalog", "discovery", "no_comment"; inferred when absent).
+        One row per response: ``response_id``, ``theme_id``, ``score`` and ``source``:
+        "catalog" or "discovery" with a theme_id, "no_comment" or "unclassified" (未分類,
+        content no theme covers) without one.
     themes : pandas.DataFrame or None
-        One row per theme: ``theme_id`` (or ``code``), ``label``, optional ``source``,
-        ``size``, ``words`` (list), ``representative_response_ids`` (list of int).
+        One row per theme (``assign_themes``' themes frame): ``theme_id``, ``label``,
+        ``source`` ("catalog" or "discovery"), ``size``, ``words`` (list),
+        ``representative_response_ids`` (list of int). Every theme the assignments or
+        mentions name must be listed; a row without theme_id (未分類) is skipped. None only
+        when no response has a theme.
     parameters, versions : dict, optional
         Stored as JSON on the run.
     catalog_version : str, optional
@@ -746,13 +705,13 @@ def read_theme_assignments(engine, run_id=None):
     rt, r, f, t = response_themes.c, responses.c, facilities.c, themes_table.c
     statement = (
         sa.select(rt.response_id, f.code.label("facility_code"), r.fiscal_year, r.submitted_at,
-                  rt.theme_code.label("theme_id"), t.label.label("theme_label"), rt.score,
+                  rt.theme_id, t.label.label("theme_label"), rt.score,
                   rt.source)
         .select_from(
             response_themes
             .join(responses, r.id == rt.response_id)
             .join(facilities, f.id == r.facility_id)
-            .outerjoin(themes_table, sa.and_(t.run_id == rt.run_id, t.code == rt.theme_code)))
+            .outerjoin(themes_table, sa.and_(t.run_id == rt.run_id, t.theme_id == rt.theme_id)))
         .where(rt.run_id == run_id)
         .order_by(rt.response_id)
     )
@@ -783,10 +742,10 @@ def read_themes(engine, run_id=None):
         return pd.DataFrame({column: pd.Series(dtype=object) for column in THEME_COLUMNS})
     t = themes_table.c
     statement = (
-        sa.select(t.run_id, t.code.label("theme_id"), t.label, t.source, t.size, t.words,
+        sa.select(t.run_id, t.theme_id, t.label, t.source, t.size, t.words,
                   t.representative_response_ids)
         .where(t.run_id == run_id)
-        .order_by(t.size.desc(), t.code)
+        .order_by(t.size.desc(), t.theme_id)
     )
     keys, rows = _run_query(engine, statement, ("themes",))
     frame = pd.DataFrame(rows, columns=keys)
@@ -837,15 +796,15 @@ def read_mentions(engine, run_id=None, fiscal_years=None, facility_codes=None):
     tm, r, f, t = theme_mentions.c, responses.c, facilities.c, themes_table.c
     statement = (
         sa.select(tm.response_id, f.code.label("facility_code"), r.fiscal_year, r.submitted_at,
-                  tm.theme_code.label("theme_id"), t.label.label("theme_label"), tm.polarity,
+                  tm.theme_id, t.label.label("theme_label"), tm.polarity,
                   tm.score, tm.span_start, tm.span_end, tm.rank, r.satisfaction)
         .select_from(
             theme_mentions
             .join(responses, r.id == tm.response_id)
             .join(facilities, f.id == r.facility_id)
-            .outerjoin(themes_table, sa.and_(t.run_id == tm.run_id, t.code == tm.theme_code)))
+            .outerjoin(themes_table, sa.and_(t.run_id == tm.run_id, t.theme_id == tm.theme_id)))
         .where(tm.run_id == run_id)
-        .order_by(tm.response_id, tm.rank, tm.theme_code)
+        .order_by(tm.response_id, tm.rank, tm.theme_id)
     )
     fiscal_years = _as_list(fiscal_years)
     if fiscal_years is not None:
@@ -899,7 +858,7 @@ def mention_counts(engine, run_id=None, by=("theme_id", "polarity"), fiscal_year
     if run_id is None:
         return _empty_frame(columns)
     tm, r, f = theme_mentions.c, responses.c, facilities.c
-    keys = {"facility_code": f.code, "fiscal_year": r.fiscal_year, "theme_id": tm.theme_code,
+    keys = {"facility_code": f.code, "fiscal_year": r.fiscal_year, "theme_id": tm.theme_id,
             "polarity": tm.polarity}
     if "month" in by:
         keys["month"] = _month_expression(engine, r.submitted_at)
@@ -969,7 +928,7 @@ def unclassified_counts(engine, run_id=None, by=("facility_code",), fiscal_years
     statement = (
         sa.select(*[keys[key].label(key) for key in by], sa.func.count().label("unclassified"))
         .select_from(source)
-        .where(rt.run_id == run_id, rt.theme_code.is_(None), rt.source != "no_comment")
+        .where(rt.run_id == run_id, rt.theme_id.is_(None), rt.source != "no_comment")
     )
     if by:
         statement = statement.group_by(*[keys[key] for key in by])

@@ -104,14 +104,14 @@ def add_theme_run(engine) -> None:
             "n_responses, n_comments, n_themes) VALUES (:now, :now, 'complete', '{}', '{}', 0, 0, :k) "
             "RETURNING id"), {"now": now, "k": len(codes)}).scalar_one()
         connection.execute(sa.text(
-            "INSERT INTO themes (run_id, code, label, source, size, words, representative_response_ids) "
+            "INSERT INTO themes (run_id, theme_id, label, source, size, words, representative_response_ids) "
             "VALUES (:run, :code, :label, 'catalog', 0, '[]', '[]')"),
             [{"run": run_id, "code": code, "label": f"テーマ {code}"} for code in codes])
         connection.execute(sa.text("CREATE TEMP TABLE bench_theme_of (comment TEXT PRIMARY KEY, code TEXT)"))
         connection.execute(sa.text("INSERT INTO bench_theme_of VALUES (:comment, :code)"),
                            [{"comment": text, "code": code} for text, code in theme_of.items()])
         connection.execute(sa.text(
-            "INSERT INTO response_themes (run_id, response_id, theme_code, score, source) "
+            "INSERT INTO response_themes (run_id, response_id, theme_id, score, source) "
             "SELECT :run, r.id, t.code, 1.0, CASE WHEN t.code IS NULL THEN 'no_comment' ELSE 'catalog' END "
             "FROM responses r LEFT JOIN bench_theme_of t ON t.comment = r.comment"), {"run": run_id})
 

@@ -84,7 +84,7 @@ def quality():
             for train, test in StratifiedKFold(5, shuffle=True, random_state=split_seed).split(data, data["theme"]):
                 catalog = ThemeCatalog.train(data.iloc[train], seed_words=seed_words, threshold=0.0)
                 result = catalog.assign(data["comment"].iloc[test])
-                predicted += list(result["code"])
+                predicted += list(result["theme_id"])
                 scores += list(result["score"])
                 truth += list(data["theme"].iloc[test])
             kept = [code if score >= default.threshold else "unassigned" for code, score in zip(predicted, scores)]
@@ -96,9 +96,9 @@ def quality():
     at_threshold = default.assign(reworded["comment"])
     best_theme = ThemeCatalog.from_dict({**default.to_dict(), "threshold": 0.0}).assign(reworded["comment"])
     print(f"shipped catalog on {len(reworded)} reworded comments (written for this benchmark in words the dev "
-          f"comments do not use): accuracy {(best_theme['code'] == reworded['theme']).mean():.3f} at threshold 0, "
-          f"{(at_threshold['code'] == reworded['theme']).mean():.3f} at the catalog's threshold "
-          f"({at_threshold['code'].isna().mean():.0%} unassigned)")
+          f"comments do not use): accuracy {(best_theme['theme_id'] == reworded['theme']).mean():.3f} at threshold 0, "
+          f"{(at_threshold['theme_id'] == reworded['theme']).mean():.3f} at the catalog's threshold "
+          f"({at_threshold['theme_id'].isna().mean():.0%} unassigned)")
     threshold, table = choose_threshold(held_out_scores(dev, seeds))
     print(f"unassigned threshold measured (each theme held out in turn): {threshold:.2f}; shipped: {default.threshold:.2f}")
     for row in table[table["threshold"].isin([0.3, 0.4, 0.5, 0.55, 0.6, 0.7, 0.8])].itertuples():

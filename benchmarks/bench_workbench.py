@@ -49,18 +49,18 @@ def fill(url: str, responses: int) -> None:
             # The dev comments hold no personal data: their masked form is the text itself.
             connection.execute(sa.text("UPDATE responses SET comment_masked = comment"))
             connection.execute(sa.text(
-                "UPDATE response_themes SET theme_code = NULL, source = 'no_comment' WHERE theme_code = 'T00'"))
+                "UPDATE response_themes SET theme_id = NULL, source = 'no_comment' WHERE theme_id = 'T00'"))
             connection.execute(sa.text("DELETE FROM themes WHERE code = 'T00'"))
             connection.execute(sa.text(
-                "INSERT INTO theme_mentions (run_id, response_id, theme_code, polarity, score, span_start, "
-                "span_end, rank) SELECT run_id, response_id, theme_code, CASE WHEN response_id % 3 = 0 "
+                "INSERT INTO theme_mentions (run_id, response_id, theme_id, polarity, score, span_start, "
+                "span_end, rank) SELECT run_id, response_id, theme_id, CASE WHEN response_id % 3 = 0 "
                 "THEN 'request' ELSE 'praise' END, (response_id % 997) / 997.0, 0, 10, 0 "
-                "FROM response_themes WHERE theme_code IS NOT NULL"))
+                "FROM response_themes WHERE theme_id IS NOT NULL"))
             # Every fifth comment makes a second point.
             connection.execute(sa.text(
-                "INSERT INTO theme_mentions (run_id, response_id, theme_code, polarity, score, span_start, "
+                "INSERT INTO theme_mentions (run_id, response_id, theme_id, polarity, score, span_start, "
                 "span_end, rank) SELECT run_id, response_id, 'T11', 'request', 0.5, 0, 10, 1 "
-                "FROM response_themes WHERE theme_code IS NOT NULL AND theme_code != 'T11' "
+                "FROM response_themes WHERE theme_id IS NOT NULL AND theme_id != 'T11' "
                 "AND response_id % 5 = 0"))
             connection.execute(sa.text("ANALYZE"))
         db.session.add(User(username="bench-analyst", role="analyst",
@@ -94,8 +94,8 @@ def main(argv=None) -> int:
                 "SELECT run_id, count(*) FROM theme_mentions GROUP BY run_id")).one()
             n_answers = db.session.scalar(sa.text("SELECT count(*) FROM responses"))
             largest = db.session.scalar(sa.text(
-                "SELECT theme_code FROM theme_mentions GROUP BY theme_code ORDER BY count(*) DESC LIMIT 1"))
-            size = db.session.scalar(sa.text("SELECT count(*) FROM theme_mentions WHERE theme_code = :c"),
+                "SELECT theme_id FROM theme_mentions GROUP BY theme_id ORDER BY count(*) DESC LIMIT 1"))
+            size = db.session.scalar(sa.text("SELECT count(*) FROM theme_mentions WHERE theme_id = :c"),
                                      {"c": largest})
         print(f"run {run_id}: {n_answers:,} answers, {n_mentions:,} mentions; largest theme {largest} "
               f"({size:,} mentions)")
@@ -109,18 +109,18 @@ def main(argv=None) -> int:
         def bare_list():
             with app.app_context(), db.engine.connect() as connection:
                 connection.execute(sa.text(
-                    "SELECT tm.theme_code, tm.polarity, strftime('%Y-%m', r.submitted_at, '+9 hours') AS month, "
+                    "SELECT tm.theme_id, tm.polarity, strftime('%Y-%m', r.submitted_at, '+9 hours') AS month, "
                     "count(*) FROM theme_mentions tm JOIN responses r ON r.id = tm.response_id "
-                    "WHERE tm.run_id = :run GROUP BY tm.theme_code, tm.polarity, month"), {"run": run_id}).all()
+                    "WHERE tm.run_id = :run GROUP BY tm.theme_id, tm.polarity, month"), {"run": run_id}).all()
 
         def bare_page():
             with app.app_context(), db.engine.connect() as connection:
                 connection.execute(sa.text(
-                    "SELECT count(*) FROM theme_mentions WHERE run_id = :run AND theme_code = :c"),
+                    "SELECT count(*) FROM theme_mentions WHERE run_id = :run AND theme_id = :c"),
                     {"run": run_id, "c": largest}).scalar()
                 connection.execute(sa.text(
                     "SELECT r.id, r.comment_masked, tm.score FROM theme_mentions tm JOIN responses r "
-                    "ON r.id = tm.response_id WHERE tm.run_id = :run AND tm.theme_code = :c "
+                    "ON r.id = tm.response_id WHERE tm.run_id = :run AND tm.theme_id = :c "
                     "ORDER BY tm.score LIMIT 30"), {"run": run_id, "c": largest}).all()
 
         from survey_app.workbench import queries

@@ -18,8 +18,9 @@
 #
 # Top-2-box rates (満足 + まあ満足; そう思う + まあそう思う for 「施設ができてよかった」) with
 # Wilson score intervals; the share of facilities at or above the target, in the words of the
-# ministry report (「N施設中M施設で90%以上の利用者満足度」); monthly trends; and a comparison
-# between facilities. Groups with fewer than `min_n` answers are suppressed, never shown as
+# ministry report (「N施設中M施設で90%以上の利用者満足度」); monthly trends; a comparison
+# between facilities; praise and requests per theme, satisfaction by theme mention and the
+# 未分類 comments of the stored run. Groups with fewer than `min_n` answers are suppressed, never shown as
 # 0% or 100%.
 #
 # Every figure comes from a function of the `analysis` package; this notebook only chooses
@@ -35,6 +36,7 @@ min_n = 10  # groups with fewer answers are suppressed
 confidence = 0.95  # of the Wilson intervals
 threshold = 0.9  # the target rate (90%)
 output_dir = None  # None: notebooks/_executed/facility_satisfaction
+n_examples = 5  # 未分類 comments shown (masked)
 
 # %%
 import os
@@ -44,9 +46,9 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
-from analysis import plotting, store
+from analysis import plotting, store, voices
 from analysis.io import write_csv
-from analysis.satisfaction import national_summary_table, rates_from_counts
+from analysis.satisfaction import national_summary_table, rates_from_counts, voice_counts
 from survey_app.questionnaire import RESPONDENT_GROUP
 
 here = Path.cwd()
@@ -160,12 +162,50 @@ plotting.plot_trend(monthly_facility[monthly_facility["facility_code"].isin(comp
 plt.show()
 
 # %% [markdown]
+# ## 利用者の声とテーマ別の満足度 (voices and satisfaction by theme mention)
+#
+# From the run `survey-analysis run` stored (the one the report pages show), in the chosen
+# fiscal year: per theme, how many respondents praise it (評価する声) and how many ask for
+# more (充実を求める意見); whether the people who mention a theme rate lower than everyone
+# else (Wilson intervals; do people who mention waiting rate lower?); and the comments no
+# theme covers (未分類), counted and shown, never dropped.
+
+# %%
+run = store.latest_run(engine)
+print("no stored run: `survey-analysis run --database-url URL` stores one" if run is None else
+      f"run {run['id']} of {run['finished_at']:%Y-%m-%d %H:%M} UTC, catalog {run['catalog_version']}")
+theme_voices = voice_counts(store.read_mentions(engine, fiscal_years=fiscal_year, facility_codes=facility_codes))
+theme_voices
+
+# %%
+by_mention = voices.mention_satisfaction(engine, fiscal_years=fiscal_year, facility_codes=facility_codes,
+                                         min_n=min_n, confidence=confidence)
+by_mention.style.format({c: "{:.1%}" for c in ("satisfaction_rate", "satisfaction_low", "satisfaction_high",
+                                               "other_rate", "other_low", "other_high")}, na_rep="–")
+
+# %%
+if by_mention["satisfaction_rate"].notna().any():
+    plotting.plot_intervals(by_mention.assign(theme=by_mention["theme_id"] + " " + by_mention["theme_label"]),
+                            label="theme", estimate="satisfaction_rate", low="satisfaction_low",
+                            high="satisfaction_high", reference=threshold,
+                            title=f"{fiscal_year}年度 テーマに触れた人の利用者満足度（{confidence:.0%}区間）",
+                            xlabel="満足度")
+    plt.show()
+
+# %%
+unclassified = voices.unclassified_comments(engine, fiscal_years=fiscal_year, facility_codes=facility_codes)
+display(Markdown(f"**未分類**（どのテーマにも入らなかったコメント）: {len(unclassified)}件\n\n"
+                 + "\n".join(f"- {comment}" for comment in unclassified["comment"].head(n_examples))))
+
+# %% [markdown]
 # ## 書き出し (export)
 #
 # The tables above as UTF-8 CSV with a byte-order mark (opens in Excel).
 
 # %%
 for name, table in {"national_rates.csv": national, "facility_rates.csv": facility_rates,
-                    "facilities_meeting_target.csv": summary, "monthly_rates.csv": monthly}.items():
+                    "facilities_meeting_target.csv": summary, "monthly_rates.csv": monthly,
+                    "theme_voices.csv": theme_voices, "satisfaction_by_mention.csv": by_mention,
+                    "unclassified_comments.csv": unclassified}.items():
     write_csv(table, output_dir / name)
 sorted(path.name for path in output_dir.glob("*.csv"))

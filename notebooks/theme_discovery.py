@@ -55,7 +55,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from analysis import JapaneseTokenizer, ThemeCatalog, assign_themes, is_no_comment
-from analysis import cooccurrence, plotting, store
+from analysis import cooccurrence, plotting, store, voices
 from analysis.masking import mask_personal_data
 from analysis.satisfaction import satisfaction_by_theme, theme_shares, voice_counts
 from survey_app.questionnaire import RESPONDENT_GROUP
@@ -237,13 +237,20 @@ stored
 #
 # The stored run's theme mentions: per theme, how many respondents praise it and how many ask
 # or complain (a comment may make several points). Runs stored before mentions existed have
-# none: rerun `survey-analysis run`.
+# none: rerun `survey-analysis run`. The comments no theme covers (未分類) follow, counted and
+# shown, never dropped.
 
 # %%
 mentions = store.read_mentions(engine, fiscal_years=fiscal_year, facility_codes=facility_codes)
 if mentions.empty:
     print("the stored run holds no theme mentions (praise / request) yet")
 voice_counts(mentions)
+
+# %%
+unclassified = voices.unclassified_comments(engine, fiscal_years=fiscal_year, facility_codes=facility_codes,
+                                            mask=mask_comments)
+display(Markdown(f"**未分類**（保存済みの分析でどのテーマにも入らなかったコメント）: {len(unclassified)}件\n\n"
+                 + "\n".join(f"- {shown(comment)}" for comment in unclassified["comment"].head(n_representatives))))
 
 # %% [markdown]
 # ## カタログの編集と保存 (edit and save the catalog)

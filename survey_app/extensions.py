@@ -2,13 +2,10 @@
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy.orm import DeclarativeBase
 
+from survey_schema.models import Base
 
-class Base(DeclarativeBase):
-    pass
-
-
+# The models subclass the plain `Base`, so they need no Flask; `db.metadata` is its metadata.
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()

@@ -2,12 +2,10 @@
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
+# The column defaults' clock, so that the code and the database agree on "now".
+from survey_schema.models import utcnow  # noqa: F401
+
 TOKYO = ZoneInfo("Asia/Tokyo")
-
-
-def utcnow() -> datetime:
-    """Return the current time as a naive UTC datetime (how the database stores it)."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def to_utc_naive(moment: datetime) -> datetime:

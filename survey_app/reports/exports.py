@@ -143,12 +143,12 @@ def comments_csv_response(facility, fiscal_year: int, filters, run_id, theme_lab
 
     def generate():
         yield BOM + csv_line(COMMENT_HEADERS)
-        for row, theme_code in queries.iter_comments(facility, fiscal_year, filters, run_id):
+        for row, theme_id in queries.iter_comments(facility, fiscal_year, filters, run_id):
             yield csv_line([
                 row.id, to_tokyo(row.submitted_at).strftime("%Y-%m-%d %H:%M"),
                 SATISFACTION.label_of(row.satisfaction) or "",
                 GROUP_LABELS.get(row.respondent_group, "") if row.respondent_group else "",
-                theme_labels.get(theme_code, theme_code or ""), mask_personal_data(row.comment)])
+                theme_labels.get(theme_id, theme_id or ""), mask_personal_data(row.comment)])
 
     return Response(stream_with_context(generate()), mimetype="text/csv; charset=utf-8",
                     headers=attachment(f"{facility.code}_comments_{fiscal_year}.csv"))
@@ -262,7 +262,7 @@ def overview_workbook(data: queries.Overview) -> Workbook:
                                                     restricted=data.restricted)
         for row in data.rows:
             for theme in all_themes.get(row.facility.id, []):
-                theme_rows.append([row.facility.code, row.facility.name, theme["code"], theme["label"],
+                theme_rows.append([row.facility.code, row.facility.name, theme["theme_id"], theme["label"],
                                    theme["count"], round(theme["share"] * 100, 1)])
     else:
         _cell(themes, 1, 1, "テーマ分析の結果はまだありません（survey-analysis run を実行してください）。")
@@ -300,7 +300,7 @@ def _write_voices_sheet(sheet, data: queries.Overview) -> None:
         themes: dict[str, dict] = {}
         for polarity in voices.POLARITY_LABELS:
             for theme in counts[polarity]:
-                entry = themes.setdefault(theme["code"], {"label": theme["label"], "praise": 0, "request": 0})
+                entry = themes.setdefault(theme["theme_id"], {"label": theme["label"], "praise": 0, "request": 0})
                 entry[polarity] = theme["count"]
         for code, entry in sorted(themes.items(), key=lambda item: (-(item[1]["praise"] + item[1]["request"]),
                                                                      item[0])):

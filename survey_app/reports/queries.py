@@ -209,7 +209,7 @@ THEME_CACHE_SECONDS = 600
 
 
 def _theme_counts(run_id: int, fiscal_year: int, facility_ids: tuple[int, ...] | None) -> dict:
-    """{facility_id: [(theme_code, count), …] by count} for a run and year, from SQL (cached)."""
+    """{facility_id: [(theme_id, count), …] by count} for a run and year, from SQL (cached)."""
     key = (str(db.engine.url), run_id, fiscal_year, facility_ids)
     now = time.monotonic()
     with _THEME_CACHE_LOCK:
@@ -219,10 +219,10 @@ def _theme_counts(run_id: int, fiscal_year: int, facility_ids: tuple[int, ...] |
             return cached[1]
     r, rt = Response.__table__.c, ResponseTheme.__table__.c
     statement = (
-        sa.select(r.facility_id, rt.theme_code, sa.func.count().label("count"))
+        sa.select(r.facility_id, rt.theme_id, sa.func.count().label("count"))
         .select_from(ResponseTheme.__table__.join(Response.__table__, r.id == rt.response_id))
-        .where(rt.run_id == run_id, rt.theme_code.is_not(None), r.fiscal_year == fiscal_year)
-        .group_by(r.facility_id, rt.theme_code)
+        .where(rt.run_id == run_id, rt.theme_id.is_not(None), r.fiscal_year == fiscal_year)
+        .group_by(r.facility_id, rt.theme_id)
     )
     if facility_ids is not None:
         statement = statement.where(r.facility_id.in_(facility_ids))
@@ -240,7 +240,7 @@ def _theme_counts(run_id: int, fiscal_year: int, facility_ids: tuple[int, ...] |
 
 def top_themes_by_facility(run_id: int, fiscal_year: int, facility_ids: list[int],
                            limit: int | None = TOP_THEMES, restricted: bool = True) -> dict[int, list[dict]]:
-    """Each facility's most frequent themes in a year: {facility_id: [{code, label, count, share}]}.
+    """Each facility's most frequent themes in a year: {facility_id: [{theme_id, label, count, share}]}.
 
     `share` is the theme's count over the facility's comments that got a theme (the
     denominator of `analysis.satisfaction.theme_shares`). With `restricted` False the counts
@@ -254,19 +254,19 @@ def top_themes_by_facility(run_id: int, fiscal_year: int, facility_ids: list[int
         if not items:
             continue
         total = sum(count for _, count in items)
-        result[facility_id] = [{"code": code, "label": labels.get(code, code), "count": count,
+        result[facility_id] = [{"theme_id": code, "label": labels.get(code, code), "count": count,
                                 "share": count / total} for code, count in items[:limit]]
     return result
 
 
 def theme_labels(run_id: int, facility_ids: list[int] | None = None) -> dict[str, str]:
-    """Theme code -> label for a reader; `facility_ids`: the facilities a manager may see.
+    """theme_id -> label for a reader; `facility_ids`: the facilities a manager may see.
 
     A discovered theme's stored label is a phrase of one of its comments, which may be another
     facility's: for a manager it is taken from their own facilities' masked comments instead
     (「新しいテーマ D03」 when they have none).
     """
-    rows = db.session.execute(sa.select(Theme.code, Theme.label, Theme.source, Theme.words)
+    rows = db.session.execute(sa.select(Theme.theme_id, Theme.label, Theme.source, Theme.words)
                               .where(Theme.run_id == run_id)).all()
     labels = {code: label for code, label, _source, _words in rows}
     discovered = {code: words or [] for code, _label, source, words in rows if source == "discovery"}
@@ -274,9 +274,9 @@ def theme_labels(run_id: int, facility_ids: list[int] | None = None) -> dict[str
         return labels
     texts: dict[str, list[str]] = {}
     members = db.session.execute(
-        sa.select(ResponseTheme.theme_code, Response.comment_masked)
+        sa.select(ResponseTheme.theme_id, Response.comment_masked)
         .join(Response, Response.id == ResponseTheme.response_id)
-        .where(ResponseTheme.run_id == run_id, ResponseTheme.theme_code.in_(list(discovered)),
+        .where(ResponseTheme.run_id == run_id, ResponseTheme.theme_id.in_(list(discovered)),
                Response.facility_id.in_(facility_ids), Response.comment_masked.is_not(None))
         .order_by(ResponseTheme.score.desc(), Response.id))
     for code, text in members:
@@ -355,11 +355,11 @@ def facility_themes(run: dict | None, facility: Facility, fiscal_year: int,
     r, rt = Response.__table__.c, ResponseTheme.__table__.c
     month = _month_expression(r.submitted_at)
     statement = (
-        sa.select(rt.theme_code, month.label("month"), sa.func.count().label("count"))
+        sa.select(rt.theme_id, month.label("month"), sa.func.count().label("count"))
         .select_from(ResponseTheme.__table__.join(Response.__table__, r.id == rt.response_id))
-        .where(rt.run_id == run["id"], rt.theme_code.is_not(None),
+        .where(rt.run_id == run["id"], rt.theme_id.is_not(None),
                r.facility_id == facility.id, r.fiscal_year == fiscal_year)
-        .group_by(rt.theme_code, month)
+        .group_by(rt.theme_id, month)
     )
     per_theme: dict[str, dict[str, int]] = {}
     per_month: dict[str, int] = {}
@@ -367,7 +367,7 @@ def facility_themes(run: dict | None, facility: Facility, fiscal_year: int,
         per_theme.setdefault(code, {})[month_value] = int(count)
         per_month[month_value] = per_month.get(month_value, 0) + int(count)
     n_comments = sum(per_month.values())
-    theme_rows = {t.code: t for t in db.session.scalars(sa.select(Theme).where(Theme.run_id == run["id"]))}
+    theme_rows = {t.theme_id: t for t in db.session.scalars(sa.select(Theme).where(Theme.run_id == run["id"]))}
     words = {code: theme_rows[code].words or [] for code in per_theme if code in theme_rows}
     labels = theme_labels(run["id"], [facility.id] if restricted else None)
     if restricted:
@@ -378,7 +378,7 @@ def facility_themes(run: dict | None, facility: Facility, fiscal_year: int,
         count = sum(by_month.values())
         theme = theme_rows.get(code)
         themes.append({
-            "code": code,
+            "theme_id": code,
             "label": labels.get(code, code),
             "words": words.get(code, [])[:6],
             "count": count,
@@ -389,7 +389,7 @@ def facility_themes(run: dict | None, facility: Facility, fiscal_year: int,
             "comments": representative_comments(run["id"], code, facility, fiscal_year,
                                                 theme.representative_response_ids if theme else []),
         })
-    themes.sort(key=lambda t: (-t["count"], t["code"]))
+    themes.sort(key=lambda t: (-t["count"], t["theme_id"]))
     return {"themes": themes, "n_comments": n_comments}
 
 
@@ -401,9 +401,9 @@ def words_in_comments(run_id: int, facility: Facility, fiscal_year: int,
     texts: dict[str, list[str]] = {}
     if codes:
         rows = db.session.execute(
-            sa.select(ResponseTheme.theme_code, Response.comment_masked)
+            sa.select(ResponseTheme.theme_id, Response.comment_masked)
             .join(Response, Response.id == ResponseTheme.response_id)
-            .where(ResponseTheme.run_id == run_id, ResponseTheme.theme_code.in_(codes),
+            .where(ResponseTheme.run_id == run_id, ResponseTheme.theme_id.in_(codes),
                    Response.facility_id == facility.id, Response.fiscal_year == fiscal_year,
                    Response.comment_masked.is_not(None)))
         for code, text in rows:
@@ -413,14 +413,14 @@ def words_in_comments(run_id: int, facility: Facility, fiscal_year: int,
             for code, listed in words.items()}
 
 
-def representative_comments(run_id: int, theme_code: str, facility: Facility, fiscal_year: int,
+def representative_comments(run_id: int, theme_id: str, facility: Facility, fiscal_year: int,
                             preferred_ids: list[int], limit: int = REPRESENTATIVE_COMMENTS) -> list[Response]:
     """Up to `limit` comments of this facility for a theme: the run's representatives first,
     then the best-scoring others (by the run's score), newest first on ties."""
     base = (
         sa.select(Response)
         .join(ResponseTheme, ResponseTheme.response_id == Response.id)
-        .where(ResponseTheme.run_id == run_id, ResponseTheme.theme_code == theme_code,
+        .where(ResponseTheme.run_id == run_id, ResponseTheme.theme_id == theme_id,
                Response.facility_id == facility.id, Response.fiscal_year == fiscal_year,
                Response.comment.is_not(None), Response.comment != "")
     )
@@ -441,7 +441,7 @@ def representative_comments(run_id: int, theme_code: str, facility: Facility, fi
 
 @dataclass
 class CommentFilters:
-    theme: str | None = None
+    theme_id: str | None = None
     month: str | None = None
     rating: int | None = None
     text: str | None = None
@@ -451,7 +451,7 @@ class CommentFilters:
     channel: str | None = None  # a key of models.CHANNELS; None: every channel
 
     def query_args(self, **changes) -> dict:
-        values = {"theme": self.theme, "month": self.month, "rating": self.rating,
+        values = {"theme": self.theme_id, "month": self.month, "rating": self.rating,
                   "q": self.text, "all": 1 if self.with_no_comment else None, "channel": self.channel,
                   "page": self.page}
         values.update(changes)
@@ -475,16 +475,16 @@ def _like_pattern(text: str) -> str:
 
 def comment_statement(facility: Facility, fiscal_year: int, filters: CommentFilters,
                       run_id: int | None):
-    """SELECT of (Response, theme_code) for the facility's comments matching the filters."""
+    """SELECT of (Response, theme_id) for the facility's comments matching the filters."""
     theme_join = sa.and_(ResponseTheme.response_id == Response.id, ResponseTheme.run_id == run_id)
     statement = (
-        sa.select(Response, ResponseTheme.theme_code)
+        sa.select(Response, ResponseTheme.theme_id)
         .outerjoin(ResponseTheme, theme_join)
         .where(Response.facility_id == facility.id, Response.fiscal_year == fiscal_year,
                Response.comment.is_not(None), Response.comment != "")
     )
-    if filters.theme and run_id is not None:
-        statement = statement.where(ResponseTheme.theme_code == filters.theme)
+    if filters.theme_id and run_id is not None:
+        statement = statement.where(ResponseTheme.theme_id == filters.theme_id)
     if not filters.with_no_comment and run_id is not None:
         statement = statement.where(sa.or_(ResponseTheme.source.is_(None),
                                            ResponseTheme.source != "no_comment"))
@@ -519,7 +519,7 @@ def search_comments(facility: Facility, fiscal_year: int, filters: CommentFilter
 
 def iter_comments(facility: Facility, fiscal_year: int, filters: CommentFilters,
                   run_id: int | None, batch: int = 1000):
-    """Yield every (Response, theme_code) the comment filters match, newest first, in batches."""
+    """Yield every (Response, theme_id) the comment filters match, newest first, in batches."""
     statement = (comment_statement(facility, fiscal_year, filters, run_id)
                  .order_by(Response.submitted_at.desc(), Response.id.desc()))
     offset = 0

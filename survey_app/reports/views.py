@@ -21,7 +21,7 @@ from . import (achievement, bp, channels, charts, comparison, devices, exports, 
 
 GROUP_LABELS = {choice.value: choice.label for choice in RESPONDENT_GROUP.choices}
 MONTH_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-THEME_CODE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
+THEME_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
 SEARCH_MAX_LENGTH = 100
 
 
@@ -143,9 +143,9 @@ def index():
 
 
 def comment_filters(fiscal_year: int) -> queries.CommentFilters:
-    theme = request.args.get("theme") or None
-    if theme and not THEME_CODE_PATTERN.match(theme):
-        theme = None
+    theme_id = request.args.get("theme") or None
+    if theme_id and not THEME_ID_PATTERN.match(theme_id):
+        theme_id = None
     month = request.args.get("month") or None
     if month and (not MONTH_PATTERN.match(month) or month not in queries.fiscal_year_months(fiscal_year)):
         month = None
@@ -154,7 +154,7 @@ def comment_filters(fiscal_year: int) -> queries.CommentFilters:
         rating = None
     text = (request.args.get("q") or "").strip()[:SEARCH_MAX_LENGTH] or None
     page = int_arg("page") or 1
-    return queries.CommentFilters(theme=theme, month=month, rating=rating, text=text, page=max(page, 1),
+    return queries.CommentFilters(theme_id=theme_id, month=month, rating=rating, text=text, page=max(page, 1),
                                   with_no_comment=request.args.get("all") == "1",
                                   channel=channels.channel_arg())
 
@@ -216,7 +216,7 @@ def facility(code: str):
     run_id = context["run"]["id"] if context["run"] else None
     comments = queries.search_comments(facility, fiscal_year, filters, run_id)
     if restricted():  # the theme filter offers only themes of this facility's comments
-        labels = {theme["code"]: theme["label"] for theme in context["themes"]}
+        labels = {theme["theme_id"]: theme["label"] for theme in context["themes"]}
     else:
         labels = queries.theme_labels(run_id) if run_id else {}
     page = render_template(

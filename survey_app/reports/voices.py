@@ -1,7 +1,7 @@
 """「利用者の声」: what respondents praise and what they ask for, per theme, from a run's mentions.
 
 Counts come from `analysis.store.mention_counts` (GROUP BY in the database), rates and Wilson
-intervals from `analysis.satisfaction`, quotes are the mention's span of the comment masked by
+intervals from `analysis.satisfaction` (through `analysis.voices`, which the notebooks use too), quotes are the mention's span of the comment masked by
 `analysis.masking.masked_span`. Callers pass only facilities the user may see, so a manager's
 figures and quotes are of their facilities only.
 """
@@ -13,8 +13,9 @@ import pandas as pd
 import sqlalchemy as sa
 
 from analysis.masking import masked_span
-from analysis.satisfaction import MIN_N, satisfaction_by_mention
-from analysis.store import aggregate_counts, mention_counts, unclassified_counts
+from analysis.satisfaction import MIN_N
+from analysis.store import mention_counts, unclassified_counts
+from analysis.voices import mention_satisfaction
 
 from ..extensions import db
 from ..models import Response, ResponseTheme, ThemeMention
@@ -32,9 +33,9 @@ class Voices:
 
     run: dict | None
     has_mentions: bool = False
-    # Per theme, most-mentioned first: {code, label, praise, request, months: [{month, praise, request}]}.
+    # Per theme, most-mentioned first: {theme_id, label, praise, request, months: [{month, praise, request}]}.
     themes: list[dict] = field(default_factory=list)
-    # {"praise": [{code, label, count, quotes}], "request": [...]}: the top themes of each.
+    # {"praise": [{theme_id, label, count, quotes}], "request": [...]}: the top themes of each.
     top: dict = field(default_factory=dict)
     # Per theme: satisfaction of those who mention it and of everyone else (with intervals).
     by_mention: list[dict] = field(default_factory=list)
@@ -56,26 +57,26 @@ def theme_table(run_id: int, fiscal_year: int, codes: list[str], labels: dict[st
     months = fiscal_year_months(fiscal_year)
     for row in monthly.itertuples(index=False):
         theme = themes.setdefault(row.theme_id, {
-            "code": row.theme_id, "label": labels.get(row.theme_id, row.theme_id),
+            "theme_id": row.theme_id, "label": labels.get(row.theme_id, row.theme_id),
             "praise": 0, "request": 0,
             "months": {month: {"month": month, "praise": 0, "request": 0} for month in months}})
         theme[row.polarity] += int(row.respondents)
         if row.month in theme["months"]:
             theme["months"][row.month][row.polarity] += int(row.respondents)
-    ordered = sorted(themes.values(), key=lambda t: (-(t["praise"] + t["request"]), t["code"]))
+    ordered = sorted(themes.values(), key=lambda t: (-(t["praise"] + t["request"]), t["theme_id"]))
     for theme in ordered:
         theme["months"] = list(theme["months"].values())
     return ordered
 
 
-def quotes(run_id: int, theme_code: str, polarity: str, facility_ids: list[int], fiscal_year: int,
+def quotes(run_id: int, theme_id: str, polarity: str, facility_ids: list[int], fiscal_year: int,
            limit: int = QUOTES_PER_THEME) -> list[str]:
     """Up to `limit` different masked quotes of a theme and polarity, best-scoring main points first."""
     rows = db.session.execute(
         sa.select(ThemeMention.span_start, ThemeMention.span_end, Response.comment_masked,
                   Response.comment)
         .join(Response, Response.id == ThemeMention.response_id)
-        .where(ThemeMention.run_id == run_id, ThemeMention.theme_code == theme_code,
+        .where(ThemeMention.run_id == run_id, ThemeMention.theme_id == theme_id,
                ThemeMention.polarity == polarity, Response.facility_id.in_(facility_ids),
                Response.fiscal_year == fiscal_year)
         .order_by(ThemeMention.rank, ThemeMention.score.desc().nulls_last(),
@@ -97,7 +98,7 @@ def unclassified_examples(run_id: int, facility_ids: list[int], fiscal_year: int
     rows = db.session.execute(
         sa.select(Response.comment_masked, Response.comment)
         .join(ResponseTheme, ResponseTheme.response_id == Response.id)
-        .where(ResponseTheme.run_id == run_id, ResponseTheme.theme_code.is_(None),
+        .where(ResponseTheme.run_id == run_id, ResponseTheme.theme_id.is_(None),
                ResponseTheme.source != "no_comment", Response.facility_id.in_(facility_ids),
                Response.fiscal_year == fiscal_year)
         .order_by(Response.submitted_at.desc(), Response.id.desc()).limit(limit))
@@ -106,16 +107,12 @@ def unclassified_examples(run_id: int, facility_ids: list[int], fiscal_year: int
 
 def satisfaction_rows(run_id: int, fiscal_year: int, codes: list[str], labels: dict[str, str]) -> list[dict]:
     """Satisfaction of those who mention each theme and of the others, largest group first."""
-    mentioned = mention_counts(db.engine, run_id, by=("theme_id",), fiscal_years=[fiscal_year],
-                               facility_codes=codes)
-    totals = aggregate_counts(db.engine, by=(), fiscal_years=[fiscal_year], facility_codes=codes)
-    table = satisfaction_by_mention(mentioned, totals, min_n=MIN_N)
-    rows = []
-    for record in table.to_dict("records"):
-        rows.append({key: _nan_to_none(value) for key, value in record.items()}
-                    | {"label": labels.get(record["theme_id"], record["theme_id"])})
-    rows.sort(key=lambda r: (-r["n"], r["theme_id"]))
-    return rows
+    table = mention_satisfaction(db.engine, run_id, fiscal_years=[fiscal_year], facility_codes=codes,
+                                 min_n=MIN_N)
+    # The reader's labels: a manager's discovered themes are named from their own comments.
+    return [{key: _nan_to_none(value) for key, value in record.items()}
+            | {"label": labels.get(record["theme_id"], record["theme_id"])}
+            for record in table.drop(columns="theme_label").to_dict("records")]
 
 
 def voices(run: dict | None, facilities: list, fiscal_year: int, *, with_quotes: bool = True) -> Voices:
@@ -137,10 +134,10 @@ def voices(run: dict | None, facilities: list, fiscal_year: int, *, with_quotes:
     result.themes = theme_table(run_id, fiscal_year, codes, labels)
     for polarity in POLARITY_LABELS:
         ranked = sorted((t for t in result.themes if t[polarity]),
-                        key=lambda t: (-t[polarity], t["code"]))[:TOP_VOICE_THEMES]
+                        key=lambda t: (-t[polarity], t["theme_id"]))[:TOP_VOICE_THEMES]
         result.top[polarity] = [
-            {"code": t["code"], "label": t["label"], "count": t[polarity],
-             "quotes": quotes(run_id, t["code"], polarity, ids, fiscal_year) if with_quotes else []}
+            {"theme_id": t["theme_id"], "label": t["label"], "count": t[polarity],
+             "quotes": quotes(run_id, t["theme_id"], polarity, ids, fiscal_year) if with_quotes else []}
             for t in ranked]
     result.by_mention = satisfaction_rows(run_id, fiscal_year, codes, labels)
     return result
@@ -165,7 +162,7 @@ def by_facility(run: dict | None, facilities: list, fiscal_year: int) -> dict[st
                                 ascending=[True, False, True])
     for row in counts.itertuples(index=False):
         result[row.facility_code][row.polarity].append(
-            {"code": row.theme_id, "label": labels.get(row.theme_id, row.theme_id),
+            {"theme_id": row.theme_id, "label": labels.get(row.theme_id, row.theme_id),
              "count": int(row.respondents)})
     return result
 

@@ -34,7 +34,7 @@ SOURCE_LABELS = {"catalog": "コード表", "discovery": "発見", "analyst": "�
 
 @dataclass
 class ThemeRow:
-    code: str
+    theme_id: str
     label: str
     source: str
     respondents: int = 0
@@ -90,7 +90,7 @@ def run_months(run: dict) -> list[str]:
 def _theme_list(run: dict) -> list[ThemeRow]:
     engine = db.engine
     themes = {code: ThemeRow(code, label, source) for code, label, source in db.session.execute(
-        sa.select(Theme.code, Theme.label, Theme.source).where(Theme.run_id == run["id"]))}
+        sa.select(Theme.theme_id, Theme.label, Theme.source).where(Theme.run_id == run["id"]))}
     monthly = mention_counts(engine, run["id"], by=("theme_id", "polarity", "month"))
     months = sorted(set(monthly["month"].dropna()))
     series: dict[str, dict[str, dict]] = {}
@@ -105,7 +105,7 @@ def _theme_list(run: dict) -> list[ThemeRow]:
         by_month = series.get(code, {})
         row.months = [{"month": m, **by_month.get(m, {"praise": 0, "request": 0})} for m in months]
     rows = sorted((row for row in themes.values() if row.respondents),
-                  key=lambda row: (-row.respondents, row.code))
+                  key=lambda row: (-row.respondents, row.theme_id))
     unclassified = unclassified_counts(engine, run["id"], by=())
     count = int(unclassified["unclassified"].sum()) if len(unclassified) else 0
     rows.append(ThemeRow(UNCLASSIFIED, UNCLASSIFIED_LABEL, "unclassified", respondents=count))
@@ -140,7 +140,7 @@ def catalog_names(run: dict) -> dict[str, str]:
 def theme_choices(run: dict) -> list[tuple[str, str]]:
     """Themes a comment may be given: the catalog's and the analysts' (codes stable across runs)."""
     names = dict(catalog_names(run))
-    names.update(db.session.execute(sa.select(Theme.code, Theme.label).where(
+    names.update(db.session.execute(sa.select(Theme.theme_id, Theme.label).where(
         Theme.run_id == run["id"], Theme.source != "discovery")).all())
     return sorted((code, label) for code, label in names.items() if not code.startswith("D"))
 
@@ -191,12 +191,12 @@ def theme_comments(run: dict, code: str, filters: CommentFilters,
     if code == UNCLASSIFIED:
         members = (sa.select(ResponseTheme.response_id, ResponseTheme.score,
                              sa.literal(None, sa.String).label("polarity"))
-                   .where(ResponseTheme.run_id == run["id"], ResponseTheme.theme_code.is_(None),
+                   .where(ResponseTheme.run_id == run["id"], ResponseTheme.theme_id.is_(None),
                           ResponseTheme.source == "unclassified"))
         key, order = ResponseTheme.response_id, (ResponseTheme.response_id,)
     else:
         members = (sa.select(ThemeMention.response_id, ThemeMention.score, ThemeMention.polarity)
-                   .where(ThemeMention.run_id == run["id"], ThemeMention.theme_code == code))
+                   .where(ThemeMention.run_id == run["id"], ThemeMention.theme_id == code))
         if filters.polarity:
             members = members.where(ThemeMention.polarity == filters.polarity)
         # NULL scores (a model's labels given back by an undo) sort as the dialect puts them.
@@ -235,7 +235,7 @@ def _add_labels_and_decisions(run: dict, items: list[Comment]) -> None:
         return
     by_id = {item.response_id: item for item in items}
     for response_id, code, polarity in db.session.execute(
-            sa.select(ThemeMention.response_id, ThemeMention.theme_code, ThemeMention.polarity)
+            sa.select(ThemeMention.response_id, ThemeMention.theme_id, ThemeMention.polarity)
             .where(ThemeMention.run_id == run["id"], ThemeMention.response_id.in_(list(by_id)))
             .order_by(ThemeMention.response_id, ThemeMention.rank)):
         by_id[response_id].labels.append((code, polarity))

@@ -84,14 +84,14 @@ def _theme_or_404(run, code: str):
     if run is None:
         abort(404)
     if code == queries.UNCLASSIFIED:
-        return {"code": code, "label": queries.UNCLASSIFIED_LABEL, "source": "unclassified"}
+        return {"theme_id": code, "label": queries.UNCLASSIFIED_LABEL, "source": "unclassified"}
     if not CODE_PATTERN.match(code):
         abort(404)
-    theme = db.session.execute(sa.select(Theme.code, Theme.label, Theme.source).where(
-        Theme.run_id == run["id"], Theme.code == code)).first()
+    theme = db.session.execute(sa.select(Theme.theme_id, Theme.label, Theme.source).where(
+        Theme.run_id == run["id"], Theme.theme_id == code)).first()
     if theme is None:
         abort(404)
-    return {"code": theme.code, "label": theme.label, "source": theme.source}
+    return {"theme_id": theme.theme_id, "label": theme.label, "source": theme.source}
 
 
 @bp.get("/<code>")
@@ -110,7 +110,7 @@ def theme(code):
 
 
 def _run_codes(run) -> dict[str, str]:
-    return dict(db.session.execute(sa.select(Theme.code, Theme.label).where(Theme.run_id == run["id"])).all())
+    return dict(db.session.execute(sa.select(Theme.theme_id, Theme.label).where(Theme.run_id == run["id"])).all())
 
 
 def _chosen_labels(run) -> str:

@@ -91,7 +91,7 @@ def test_edit_catalog_renames_and_adds_without_touching_the_original(catalog):
     assert catalog.names["T07"] == "相談員の増員・待ち時間"
     assert "T12" not in catalog.names
     assert edited.version == f"{catalog.version}+edited"
-    assert edited.assign(["担当が毎回変わるので、同じ人に続けて相談したいです"])["code"][0] == "T12"
+    assert edited.assign(["担当が毎回変わるので、同じ人に続けて相談したいです"])["theme_id"][0] == "T12"
 
 
 def test_edit_catalog_promotes_a_discovered_theme_with_its_comments_as_examples(catalog):

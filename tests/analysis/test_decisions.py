@@ -50,7 +50,7 @@ def labels_by_comment(db_url):
     run_id = store.latest_run(engine)["id"]
     with engine.connect() as connection:
         texts = dict(connection.execute(sa.text("SELECT id, comment FROM responses")).all())
-        points = connection.execute(sa.select(tm.response_id, tm.theme_code, tm.polarity)
+        points = connection.execute(sa.select(tm.response_id, tm.theme_id, tm.polarity)
                                     .where(tm.run_id == run_id).order_by(tm.response_id, tm.rank)).all()
         sources = dict(connection.execute(sa.select(rt.response_id, rt.source).where(rt.run_id == run_id)).all())
     labels = {}

@@ -59,7 +59,7 @@ def test_a_discovered_group_the_catalog_places_in_one_theme_is_not_reported_as_n
     staff = ["職員をもっと配置してもらえるとありがたいです", "職員をもっと配置してほしい", "スタッフをもっと配置してほしいです"]
     wifi = ["Wi-Fiを使えるようにしてほしい", "無料Wi-Fiがほしい", "Wi-Fiがつながらない"]
     analysed = dict(zip(staff + wifi, analyze_comments(staff + wifi)))
-    assert catalog.assign(staff)["code"].isna().all()
+    assert catalog.assign(staff)["theme_id"].isna().all()
     placed = {t: ("D01", "職員を配置", 0.9) for t in staff} | {t: ("D02", "Wi-Fi", 0.9) for t in wifi}
     placed = _known_groups_to_catalog(placed, catalog, analysed)
     assert {placed[t][0] for t in staff} == {"T07"} and placed[staff[0]][1] == catalog.names["T07"]

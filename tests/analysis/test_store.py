@@ -3,6 +3,8 @@
 Runs on SQLite by default and on PostgreSQL when TEST_DATABASE_URL is set (see conftest).
 """
 import random
+import subprocess
+import sys
 import uuid
 from datetime import datetime, timedelta
 
@@ -165,6 +167,11 @@ def test_aggregate_counts_is_one_grouped_query(engine):
     assert "GROUP BY" in selects[0].upper()
 
 
+def source_of(code):
+    """These tests' convention: D01… are discovered, other codes from the catalog."""
+    return "no_comment" if code is None else "discovery" if code.startswith("D") else "catalog"
+
+
 def run_frames(engine, theme_of):
     """Assignments and themes for every response, theme chosen by `theme_of(response)`."""
     responses = store.read_responses(engine)
@@ -174,13 +181,13 @@ def run_frames(engine, theme_of):
         "theme_id": codes,
         "theme_label": [None if c is None else f"label {c}" for c in codes],
         "score": [None if c is None else 0.8 for c in codes],
-        "source": ["no_comment" if c is None else ("catalog" if c.startswith("T") else "discovery")
-                   for c in codes],
+        "source": [source_of(c) for c in codes],
     })
     used = sorted({c for c in codes if c})
     themes = pd.DataFrame({
         "theme_id": used,
         "label": [f"label {c}" for c in used],
+        "source": [source_of(c) for c in used],
         "size": [codes.count(c) for c in used],
         "words": [["待ち時間"] for _ in used],
         "representative_response_ids": [[int(responses["response_id"][codes.index(c)])] for c in used],
@@ -265,24 +272,13 @@ def test_no_run_yet_gives_none_and_empty_frames(engine):
 
 # --- theme mentions -------------------------------------------------------------------------
 
-def test_every_mirrored_table_matches_the_models():
-    """analysis.store names columns by hand: each must exist in the model with the same type,
-    and the tables it writes must list every column."""
-    from survey_app import models  # noqa: F401 (registers the tables on db.metadata)
-
-    written = {"analysis_runs", "themes", "response_themes", "theme_mentions"}
-    mirrors = [value for value in vars(store).values() if isinstance(value, sa.TableClause)
-               and not isinstance(value, sa.Table)]
-    assert {mirror.name for mirror in mirrors} == {
-        "facilities", "responses", *written}
-    for mirror in mirrors:
-        model = db.metadata.tables[mirror.name]
-        assert set(mirror.c.keys()) <= set(model.c.keys()), mirror.name
-        if mirror.name in written:
-            assert set(mirror.c.keys()) == set(model.c.keys()), mirror.name
-        for column in mirror.c:
-            expected = model.c[column.name].type._type_affinity
-            assert column.type._type_affinity is expected, f"{mirror.name}.{column.name}"
+def test_store_uses_the_shared_declarations_without_importing_flask():
+    """analysis.store reads and writes the tables survey_schema declares, with no web stack."""
+    code = ("import sys, analysis.store as s, survey_schema.models as m; "
+            "print(s.theme_mentions is m.ThemeMention.__table__, "
+            "sorted(x for x in ('flask', 'flask_sqlalchemy', 'survey_app') if x in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True []"
 
 
 def mention_frame(rows):
@@ -309,8 +305,8 @@ def test_save_run_stores_mentions_keyed_by_the_responses_order_and_reads_them_ba
     assignments = pd.DataFrame({
         "response_id": ids, "theme_id": ["T01", None, "T07", None], "score": [0.9, None, 0.8, None],
         "source": ["catalog", "no_comment", "catalog", "unclassified"]})
-    themes = pd.DataFrame({"theme_id": ["T01", "T07"], "label": ["丁寧・親切な対応", "待ち時間"],
-                           "source": ["catalog", "catalog"]})
+    themes = pd.DataFrame({"theme_id": ["T01", "T07", "T09"], "label": ["丁寧・親切な対応", "待ち時間", None],
+                           "source": ["catalog", "catalog", "catalog"]})
     mentions = mention_frame([(0, "T01", "praise", 0, 4, 0), (0, "T09", "request", 5, 11, 1),
                               (2, "T07", "request", 0, 7, 0)])
     run_id = store.save_run(engine, assignments, themes, mentions=mentions)
@@ -329,8 +325,9 @@ def test_save_run_stores_mentions_keyed_by_the_responses_order_and_reads_them_ba
     assert read["fiscal_year"].tolist() == [2024] * 3
     assert store.read_mentions(engine, run_id=run_id, facility_codes=FACILITIES[1])["theme_id"].tolist() == ["T07"]
     assert store.read_mentions(engine, fiscal_years=[2023]).empty
-    # A theme met only as a second point still gets its theme row (its label is the code).
-    assert "T09" in set(store.read_themes(engine)["theme_id"])
+    # A theme met only as a second point still gets its theme row (no label: the code).
+    assert store.read_themes(engine).set_index("theme_id").loc["T09", ["size", "source"]].tolist() == [
+        0, "catalog"]
 
     counts = store.mention_counts(engine, by=("facility_code", "theme_id", "polarity"))
     assert counts[["facility_code", "theme_id", "polarity", "respondents", "n", "satisfied"]].values.tolist() == [
@@ -384,3 +381,75 @@ def test_one_mention_per_comment_and_theme(engine):
     twice = mention_frame([(0, "T01", "praise", 0, 2, 0), (0, "T01", "request", 3, 5, 1)])
     with pytest.raises(ValueError, match="twice"):
         store.save_run(engine, assignments, themes, mentions=twice)
+
+
+def test_save_run_stores_the_pipelines_sources_and_every_unclassified_comment(engine, default_catalog):
+    from analysis.pipeline import assign_themes
+
+    comments = ["待ち時間が長いです", "職員の方が親切でした", "特になし", "ぴよぴよ", None,
+                "駐車場が狭い", "もにゃもにゃ"]
+    insert_responses(engine, [
+        {"facility": FACILITIES[0], "submitted_at": datetime(2024, 6, 1, 1, i), "satisfaction": 1 + i % 4,
+         "comment": comment} for i, comment in enumerate(comments)])
+    responses = store.read_responses(engine)
+    result = assign_themes(responses["comment"].fillna(""), catalog=default_catalog, discover=False)
+    assignments = result.assignments.assign(response_id=responses["response_id"])
+    # Promoted into the catalog under its discovery code: the first letter says nothing.
+    first = result.themes["theme_id"].dropna().iloc[0]
+    promoted = {first: "D03"}
+    assignments["theme_id"] = assignments["theme_id"].map(lambda c: promoted.get(c, c))
+    themes = result.themes.assign(theme_id=result.themes["theme_id"].map(lambda c: promoted.get(c, c)))
+    mentions = result.mentions.assign(theme_id=result.mentions["theme_id"].map(lambda c: promoted.get(c, c)))
+    store.save_run(engine, assignments, themes, mentions=mentions)
+
+    stored = store.read_themes(engine).set_index("theme_id")["source"].to_dict()
+    assert stored == dict(zip(themes["theme_id"].dropna(), themes.loc[themes["theme_id"].notna(), "source"]))
+    assert stored["D03"] == "catalog"
+    unclassified = int((result.assignments["source"] == "unclassified").sum())
+    assert unclassified >= 1
+    assert store.unclassified_counts(engine, by=())["unclassified"].tolist() == [unclassified]
+    assert store.read_theme_assignments(engine)["source"].tolist() == result.assignments["source"].tolist()
+
+
+def drop_source(frames):
+    assignments, themes = frames
+    return assignments.drop(columns="source"), themes
+
+
+def drop_theme_source(frames):
+    assignments, themes = frames
+    return assignments, themes.drop(columns="source")
+
+
+def unclassified_with_theme(frames):
+    assignments, themes = frames
+    return assignments.assign(source="unclassified"), themes
+
+
+def guessed_source(frames):
+    assignments, themes = frames
+    return assignments, themes.assign(source=None)
+
+
+def theme_missing(frames):
+    assignments, themes = frames
+    return assignments, themes.iloc[0:0]
+
+
+@pytest.mark.parametrize("spoil, message", [
+    # Without it, the unclassified (未分類) comments used to be filed as no-comment answers.
+    (drop_source, "assignments lack column.*source"),
+    (drop_theme_source, "themes lack column.*source"),
+    (unclassified_with_theme, "has theme_id"),
+    (guessed_source, "source None"),
+    (theme_missing, "themes lack theme.*T01"),
+])
+def test_save_run_never_guesses_a_source(engine, spoil, message):
+    """A source the frames do not give is an error, not a guess from the code's first letter."""
+    insert_responses(engine, random_rows(6, seed=6))
+    assignments, themes = spoil(run_frames(engine, lambda r: "T01" if r.comment else None))
+    with pytest.raises(ValueError, match=message):
+        store.save_run(engine, assignments, themes)
+    assert store.latest_run(engine) is None
+    assert tuple(current_rows(engine)) == (0, 0)
+

@@ -97,24 +97,57 @@ def _execute(name, tmp_path, **parameters):
     return nbformat.read(output, as_version=4)
 
 
+def _markdown(notebook):
+    return "".join(str(output.get("data", {}).get("text/markdown", "")) for cell in notebook.cells
+                   for output in cell.get("outputs", []))
+
+
+def _unclassified_shown(notebook, url, fiscal_year=None):
+    """The notebook states the stored run's 未分類 count; returns it and the examples listed."""
+    from analysis import voices
+
+    count = len(voices.unclassified_comments(url, fiscal_years=fiscal_year))
+    shown = _markdown(notebook).split("**未分類**", 1)[1]
+    assert f": {count}件" in shown
+    return count, shown.count("\n- ")
+
+
 def _errors(notebook):
     return [output for cell in notebook.cells for output in cell.get("outputs", [])
             if output.output_type == "error"]
 
 
 def test_facility_satisfaction_runs_end_to_end(demo_database, tmp_path):
-    notebook = _execute("facility_satisfaction", tmp_path, database_url=demo_database)
+    import pandas as pd
+
+    from analysis import store, voices
+
+    notebook = _execute("facility_satisfaction", tmp_path, database_url=demo_database, n_examples=2)
     assert _errors(notebook) == []
-    text = "".join(str(output.get("data", {}).get("text/markdown", "")) for cell in notebook.cells
-                   for output in cell.get("outputs", []))
+    text = _markdown(notebook)
     assert "施設中" in text and "90%以上の利用者満足度" in text
     assert (tmp_path / "out" / "facility_rates.csv").exists()
+    # The latest fiscal year (the default): its 未分類 count and n_examples of its comments.
+    year = int(store.read_responses(demo_database)["fiscal_year"].max())
+    count, examples = _unclassified_shown(notebook, demo_database, year)
+    assert count > 0 and examples == 2
+    # Praise / request per theme and satisfaction by mention (Wilson bounds) of the stored run.
+    voices_csv = pd.read_csv(tmp_path / "out" / "theme_voices.csv", encoding="utf-8-sig")
+    assert list(voices_csv.columns) == ["theme_id", "theme_label", "praise", "request", "total"]
+    assert voices_csv["total"].sum() == len(store.read_mentions(demo_database, fiscal_years=year))
+    by_mention = pd.read_csv(tmp_path / "out" / "satisfaction_by_mention.csv", encoding="utf-8-sig")
+    assert {"satisfaction_low", "satisfaction_high", "other_rate"} <= set(by_mention.columns)
+    rated = by_mention.dropna(subset=["satisfaction_rate"])
+    assert len(rated) and (rated["satisfaction_low"] <= rated["satisfaction_rate"]).all()
+    assert len(pd.read_csv(tmp_path / "out" / "unclassified_comments.csv", encoding="utf-8-sig")) == count
 
 
 def test_theme_discovery_runs_end_to_end_and_its_catalog_loads_in_the_cli(demo_database, tmp_path, capsys):
     notebook = _execute("theme_discovery", tmp_path, database_url=demo_database, n_themes=8, seed=1,
                         rename_themes={"T07": RENAMED}, add_themes=[ADDED])
     assert _errors(notebook) == []
+    count, examples = _unclassified_shown(notebook, demo_database)
+    assert examples == min(count, 3)  # n_representatives
     images = sum("image/png" in output.get("data", {}) for cell in notebook.cells
                  for output in cell.get("outputs", []))
     assert images >= 5

@@ -166,15 +166,15 @@ def insert_known_data(app) -> dict:
             code = None
             if response.comment:
                 code = next((t for word, t in keyword_theme.items() if word in response.comment), "T01")
-            assignments.append(ResponseTheme(run_id=run.id, response_id=response.id, theme_code=code,
+            assignments.append(ResponseTheme(run_id=run.id, response_id=response.id, theme_id=code,
                                              score=0.5 if code else None,
                                              source="catalog" if code else "no_comment"))
         db.session.add_all(assignments)
-        representative = {code: [r.id for r, t in zip(rows, assignments) if t.theme_code == code][:3]
+        representative = {code: [r.id for r, t in zip(rows, assignments) if t.theme_id == code][:3]
                           for code in themes}
         for code, label in themes.items():
-            db.session.add(Theme(run_id=run.id, code=code, label=label, source="catalog",
-                                 size=sum(1 for t in assignments if t.theme_code == code),
+            db.session.add(Theme(run_id=run.id, theme_id=code, label=label, source="catalog",
+                                 size=sum(1 for t in assignments if t.theme_id == code),
                                  words=[label[:2]], representative_response_ids=representative[code]))
         db.session.commit()
         return {

@@ -83,13 +83,13 @@ def discovered_run(app, comments_run):
         for response in db.session.scalars(select(Response)):
             code = next(c for word, c in keywords.items() if word in response.comment)
             source = "discovery" if code == "D01" else "catalog"
-            db.session.add(ResponseTheme(run_id=run.id, response_id=response.id, theme_code=code, score=0.9,
+            db.session.add(ResponseTheme(run_id=run.id, response_id=response.id, theme_id=code, score=0.9,
                                          source=source))
-            db.session.add(ThemeMention(run_id=run.id, response_id=response.id, theme_code=code,
+            db.session.add(ThemeMention(run_id=run.id, response_id=response.id, theme_id=code,
                                         polarity="request", score=0.9, span_start=0, span_end=5, rank=0))
         for code, label, source in [("D01", "駐車場が狭い", "discovery"), ("T07", "待ち時間", "catalog"),
                                     ("T01", "親切な対応", "catalog"), ("T08", "開庁時間", "catalog")]:
-            db.session.add(Theme(run_id=run.id, code=code, label=label, source=source))
+            db.session.add(Theme(run_id=run.id, theme_id=code, label=label, source=source))
         db.session.commit()
         return run.id
 

@@ -7,6 +7,7 @@ from datetime import date, datetime
 import pytest
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from survey_app import create_app
 from survey_app.db import normalize_database_url
@@ -117,3 +118,58 @@ def test_an_existing_database_file_keeps_its_mode(monkeypatch, tmp_path, world_r
         db.engine.dispose()
     assert stat.S_IMODE(target.stat().st_mode) == 0o640
 
+
+
+def test_theme_id_migration_keeps_the_stored_runs(app):
+    """0012 renames themes.code and the theme_code columns to theme_id, rows and keys kept."""
+    with app.app_context():
+        db.drop_all()
+        upgrade(revision="0007")
+        facility_id = db.session.execute(text(
+            "INSERT INTO facilities (code, name, prefecture, municipality, operator_kind, "
+            "start_fiscal_year, target_groups) VALUES ('f', '施設', '東京都', '千代田区', 'municipal', "
+            "2012, '[]') RETURNING id")).scalar_one()
+        response_id = db.session.execute(text(
+            "INSERT INTO responses (client_uuid, facility_id, form_version, source, submitted_at, "
+            "received_at, fiscal_year, satisfaction, establishment, services, comment, content_hash) "
+            "VALUES ('u', :facility, 1, 'api', '2024-06-01 01:00:00', '2024-06-01 01:00:00', 2024, 1, "
+            "1, '[]', '待ち時間が長い', :hash) RETURNING id"),
+            {"facility": facility_id, "hash": "0" * 64}).scalar_one()
+        run_id = db.session.execute(text(
+            "INSERT INTO analysis_runs (started_at, status, parameters, versions, n_responses, "
+            "n_comments, n_themes) VALUES ('2024-06-02 00:00:00', 'complete', '{}', '{}', 1, 1, 1) "
+            "RETURNING id")).scalar_one()
+        db.session.execute(text(
+            "INSERT INTO themes (run_id, code, label, source, size, words, representative_response_ids) "
+            "VALUES (:run, 'T04', '待ち時間', 'catalog', 1, '[]', '[]')"), {"run": run_id})
+        db.session.execute(text(
+            "INSERT INTO response_themes (run_id, response_id, theme_code, score, source) "
+            "VALUES (:run, :response, 'T04', 0.9, 'catalog')"), {"run": run_id, "response": response_id})
+        db.session.execute(text(
+            "INSERT INTO theme_mentions (run_id, response_id, theme_code, polarity, score, span_start, "
+            "span_end, rank) VALUES (:run, :response, 'T04', 'request', 0.9, 0, 7, 0)"),
+            {"run": run_id, "response": response_id})
+        db.session.commit()
+        upgrade()
+        assert db.session.execute(text(
+            "SELECT t.theme_id, t.label, rt.theme_id, m.theme_id FROM themes t "
+            "JOIN response_themes rt ON rt.run_id = t.run_id AND rt.theme_id = t.theme_id "
+            "JOIN theme_mentions m ON m.run_id = rt.run_id AND m.response_id = rt.response_id")).all() \
+            == [("T04", "待ち時間", "T04", "T04")]
+        inspector = inspect(db.engine)
+        assert inspector.get_pk_constraint("theme_mentions")["constrained_columns"] == [
+            "run_id", "response_id", "theme_id"]
+        assert [u["column_names"] for u in inspector.get_unique_constraints("themes")] == [
+            ["run_id", "theme_id"]]
+        # The keys still hold: a second T04 row for the run is refused.
+        with pytest.raises(IntegrityError):
+            db.session.execute(text(
+                "INSERT INTO themes (run_id, theme_id, label, source, size, words, "
+                "representative_response_ids) VALUES (:run, 'T04', 'x', 'catalog', 0, '[]', '[]')"),
+                {"run": run_id})
+        db.session.rollback()
+        downgrade(revision="0007")
+        assert "code" in {c["name"] for c in inspect(db.engine).get_columns("themes")}
+        upgrade()
+        db.session.execute(text("DROP TABLE alembic_version"))
+        db.session.commit()

@@ -132,7 +132,7 @@ def test_workbook_writes_every_text_as_text_never_as_a_formula(app, admin_client
     with app.app_context():
         facility = db.session.scalar(db.select(Facility).where(Facility.code == FACILITY_CODE))
         facility.name, facility.municipality = FORMULA_NAME, "@SUM(1+1)"
-        theme = db.session.scalar(db.select(Theme).where(Theme.code == "T02"))
+        theme = db.session.scalar(db.select(Theme).where(Theme.theme_id == "T02"))
         theme.label = "+1+1"
         db.session.add_all([
             Target(facility=facility, fiscal_year=FISCAL_YEAR, indicator_key="k1", indicator_name="-2+3",

@@ -130,7 +130,7 @@ def add_no_comment_answer(app, run_id: int) -> None:
                             content_hash=hashlib.sha256(b"no-comment").hexdigest())
         db.session.add(response)
         db.session.flush()
-        db.session.add(ResponseTheme(run_id=run_id, response_id=response.id, theme_code=None,
+        db.session.add(ResponseTheme(run_id=run_id, response_id=response.id, theme_id=None,
                                      source="no_comment"))
         db.session.commit()
 

@@ -28,11 +28,11 @@ def themes_across_facilities(app, known_data):
         db.session.add_all(rows)
         db.session.flush()
         run_id = known_data["run_id"]
-        db.session.add_all(ResponseTheme(run_id=run_id, response_id=r.id, theme_code="D01", score=0.9,
+        db.session.add_all(ResponseTheme(run_id=run_id, response_id=r.id, theme_id="D01", score=0.9,
                                          source="discovery") for r in rows)
-        db.session.add(Theme(run_id=run_id, code="D01", label=B_ONLY_LABEL, source="discovery", size=3,
+        db.session.add(Theme(run_id=run_id, theme_id="D01", label=B_ONLY_LABEL, source="discovery", size=3,
                              words=["りんご", "農園", "見学"], representative_response_ids=[rows[0].id]))
-        db.session.scalar(select(Theme).where(Theme.run_id == run_id, Theme.code == "T01")).words = T01_WORDS
+        db.session.scalar(select(Theme).where(Theme.run_id == run_id, Theme.theme_id == "T01")).words = T01_WORDS
         db.session.commit()
     return known_data
 
@@ -98,9 +98,9 @@ def test_a_discovered_label_never_quotes_another_facility(app, manager_client, o
         db.session.add(row)
         db.session.flush()
         run_id = themes_across_facilities["run_id"]
-        db.session.add(ResponseTheme(run_id=run_id, response_id=row.id, theme_code="D01", score=0.5,
+        db.session.add(ResponseTheme(run_id=run_id, response_id=row.id, theme_id="D01", score=0.5,
                                      source="discovery"))
-        db.session.scalar(select(Theme).where(Theme.run_id == run_id, Theme.code == "D01")).label = \
+        db.session.scalar(select(Theme).where(Theme.run_id == run_id, Theme.theme_id == "D01")).label = \
             "りんご農園の見学会0がよかった"
         db.session.commit()
     html = manager_client.get(f"/reports/{FACILITY_CODE}?{FY}").get_data(as_text=True)

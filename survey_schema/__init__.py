@@ -1,0 +1,1 @@
+"""The survey database schema, importable without Flask (see `survey_schema.models`)."""
