@@ -59,9 +59,11 @@ REQUIRED_TABLES = ("facilities", "responses", "analysis_runs", "themes", "respon
 MENTION_TABLES = (*REQUIRED_TABLES, "theme_mentions")
 POLARITIES = ("praise", "request")
 # Why a response has its theme row: what assign_themes writes in `source`.
-THEME_SOURCES = ("catalog", "discovery")
+# Where a theme comes from: the catalog, discovery, or an analyst in the workbench (A01...).
+THEME_SOURCES = ("catalog", "discovery", "analyst")
 NO_THEME_SOURCES = ("no_comment", "unclassified")
-ASSIGNMENT_SOURCES = (*THEME_SOURCES, *NO_THEME_SOURCES)
+# Why a response has its theme: a theme's source, an analyst's decision, or why it has none.
+ASSIGNMENT_SOURCES = ("catalog", "discovery", "decision", *NO_THEME_SOURCES)
 MENTION_COLUMNS = ("response_id", "facility_code", "fiscal_year", "month", "theme_id",
                    "theme_label", "polarity", "score", "span_start", "span_end", "rank",
                    "satisfaction")
