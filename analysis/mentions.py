@@ -140,6 +140,9 @@ class MentionClassifier(BaseEstimator):
         Inverse regularisation of the theme and polarity logistic regressions.
     tokenizer : JapaneseTokenizer, optional
         Analyses clauses; default a new one.
+    random_state : int or None, default=0
+        Seeds liblinear's shuffling, so that the same data give the same model
+        in every process (None: a different model, up to ~1e-6, each time).
 
     Attributes
     ----------
@@ -148,13 +151,14 @@ class MentionClassifier(BaseEstimator):
     """
 
     def __init__(self, codes=None, seed_words=None, threshold=MENTION_THRESHOLD, C=THEME_C,
-                 polarity_C=POLARITY_C, tokenizer=None):
+                 polarity_C=POLARITY_C, tokenizer=None, random_state=0):
         self.codes = codes
         self.seed_words = seed_words
         self.threshold = threshold
         self.C = C
         self.polarity_C = polarity_C
         self.tokenizer = tokenizer
+        self.random_state = random_state
 
     def fit(self, analysed, labels):
         """Learn themes and polarity from labelled comments.
@@ -222,7 +226,8 @@ class MentionClassifier(BaseEstimator):
             self.default_polarity_ = polarity_targets[0] if polarity_targets else "praise"
         else:
             self.polarity_features_ = _polarity_features().fit(polarity_rows)
-            self.polarity_model_ = LogisticRegression(C=self.polarity_C, solver="liblinear", dual=True, max_iter=1000).fit(
+            self.polarity_model_ = LogisticRegression(C=self.polarity_C, solver="liblinear", dual=True, max_iter=1000,
+                                                     random_state=self.random_state).fit(
                 self.polarity_features_.transform(polarity_rows), polarity_targets
             )
             self.default_polarity_ = None
@@ -246,7 +251,8 @@ class MentionClassifier(BaseEstimator):
             if y.min() == y.max():  # a theme with no example (or only examples): a constant
                 intercepts[j] = 30.0 if y[0] else -30.0
             else:
-                model = LogisticRegression(C=self.C, solver="liblinear", dual=True, max_iter=1000).fit(matrix, y)
+                model = LogisticRegression(C=self.C, solver="liblinear", dual=True, max_iter=1000,
+                                           random_state=self.random_state).fit(matrix, y)
                 weights[:, j], intercepts[j] = model.coef_[0], model.intercept_[0]
         return weights, intercepts
 
