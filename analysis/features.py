@@ -194,7 +194,7 @@ class AnalysedComment(tuple):
     lead_tokens = property(lambda self: self[3])
 
 
-def analyze_comments(texts, tokenizer=None, weights=None):
+def analyze_comments(texts, tokenizer=None, weights=None, count=True):
     """Tokenize distinct normalised texts once for every feature view.
 
     Parameters
@@ -204,6 +204,9 @@ def analyze_comments(texts, tokenizer=None, weights=None):
     tokenizer : JapaneseTokenizer, optional
     weights : list of int, optional
         How many comments each text stands for (display-form counts).
+    count : bool, default=True
+        Count the texts' display forms in ``tokenizer``; False leaves it as
+        it was (a fitted model's tokenizer analysing what it predicts on).
 
     Returns
     -------
@@ -215,7 +218,11 @@ def analyze_comments(texts, tokenizer=None, weights=None):
         unique = list(dict.fromkeys(texts))
     else:
         unique, weights = texts, list(weights)
-    analysed = dict(zip(unique, tokenizer.analyze(unique, weights)))
+    if count:
+        analysed = dict(zip(unique, tokenizer.analyze(unique, weights)))
+    else:
+        results = tokenizer._tokenize_unique(unique)
+        analysed = {text: (keys, reading) for text, (keys, _, reading) in zip(unique, results)}
     # Lead sentences of multi-sentence comments are tokenized on their own
     # (without counting display forms twice).
     leads = {text: lead_sentence(text) for text in unique}

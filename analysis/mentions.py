@@ -265,7 +265,7 @@ class MentionClassifier(BaseEstimator):
         """Segment spans and analysed segments of each comment (each distinct piece analysed once)."""
         spans = spans if spans is not None else [content_spans(comment.text) for comment in analysed]
         pieces = list(dict.fromkeys(c.text[s:e].strip() for c, row in zip(analysed, spans) for s, e in row))
-        done = dict(zip(pieces, analyze_comments(pieces, self.tokenizer_))) if pieces else {}
+        done = dict(zip(pieces, analyze_comments(pieces, self.tokenizer_, count=False))) if pieces else {}
         return [(row, [done[c.text[s:e].strip()] for s, e in row]) for c, row in zip(analysed, spans)]
 
     def predict_proba(self, analysed):

@@ -25,6 +25,8 @@ from sklearn.preprocessing import normalize as l2_normalize
 __all__ = ["WordVectors", "WordVectorMean", "default_word_vectors", "spacy_hash"]
 
 PACKAGE = "ja-ginza"
+# Stands for default_word_vectors() in a pickled WordVectorMean.
+_SHIPPED_VECTORS = "default word vectors"
 _MULTIPLIER = 0xC6A4A7935BD1E995
 _MASK = (1 << 64) - 1
 
@@ -171,6 +173,19 @@ class WordVectorMean(TransformerMixin, BaseEstimator):
     def __init__(self, word_vectors="default", sparse_output=False):
         self.word_vectors = word_vectors
         self.sparse_output = sparse_output
+
+    # -- pickling: the shipped vectors (tens of MB) are found again, not copied into the pickle --
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        if self.word_vectors == "default" and state.get("vectors_") is not None:
+            state["vectors_"] = _SHIPPED_VECTORS
+        return state
+
+    def __setstate__(self, state):
+        if isinstance(state.get("vectors_"), str) and state["vectors_"] == _SHIPPED_VECTORS:
+            state = {**state, "vectors_": default_word_vectors()}
+        super().__setstate__(state)
 
     def fit(self, X, y=None):
         """Learn word IDFs from token lists.
