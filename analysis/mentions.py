@@ -261,11 +261,18 @@ class MentionClassifier(BaseEstimator):
         weights, intercepts = themes
         return 1.0 / (1.0 + np.exp(-(np.asarray(matrix @ weights) + intercepts)))
 
-    def _segments(self, analysed, spans=None):
-        """Segment spans and analysed segments of each comment (each distinct piece analysed once)."""
+    def _segments(self, analysed, spans=None, known=None):
+        """Segment spans and analysed segments of each comment.
+
+        Each distinct piece is analysed once, and not at all when ``known``
+        (text -> analysed comment) already holds it.
+        """
         spans = spans if spans is not None else [content_spans(comment.text) for comment in analysed]
-        pieces = list(dict.fromkeys(c.text[s:e].strip() for c, row in zip(analysed, spans) for s, e in row))
-        done = dict(zip(pieces, analyze_comments(pieces, self.tokenizer_, count=False))) if pieces else {}
+        done = dict(known or {})
+        pieces = [p for p in dict.fromkeys(c.text[s:e].strip() for c, row in zip(analysed, spans) for s, e in row)
+                  if p not in done]
+        if pieces:
+            done.update(zip(pieces, analyze_comments(pieces, self.tokenizer_, count=False)))
         return [(row, [done[c.text[s:e].strip()] for s, e in row]) for c, row in zip(analysed, spans)]
 
     def predict_proba(self, analysed):
@@ -323,12 +330,15 @@ class MentionClassifier(BaseEstimator):
         whole = self.predict_proba(analysed)
         spans_of = [content_spans(comment.text) for comment in analysed]
         multi = [i for i, spans in enumerate(spans_of) if len(spans) > 1]
-        segments = dict(zip(multi, self._segments([analysed[i] for i in multi], [spans_of[i] for i in multi])))
-        # Clauses repeat across comments (「ありがとうございました」, 「よろしくお願いします」): score each once.
-        distinct = {piece.text: piece for i in multi for piece in segments[i][1]}
-        row_of = {text: k for k, text in enumerate(distinct)}
-        piece_proba = (self._predict(self.themes_, self.features_.transform(list(distinct.values())))
-                       if distinct else np.zeros((0, 0)))
+        # Clauses repeat across comments (「駐車場が狭い」) and are often comments of their own:
+        # each text is analysed and scored once (rows of `whole`, then the new clauses).
+        row_of = {comment.text: i for i, comment in enumerate(analysed)}
+        segments = dict(zip(multi, self._segments([analysed[i] for i in multi], [spans_of[i] for i in multi],
+                                                  known={c.text: c for c in analysed})))
+        new = {piece.text: piece for i in multi for piece in segments[i][1] if piece.text not in row_of}
+        row_of.update((text, len(analysed) + k) for k, text in enumerate(new))
+        piece_proba = (np.vstack([whole, self._predict(self.themes_, self.features_.transform(list(new.values())))])
+                       if new else whole)
         # First the themes each comment may mention; the main-point evidence is asked only for
         # comments where it decides something: none found yet, or several to rank.
         candidates = []

@@ -222,10 +222,12 @@ class WordVectorMean(TransformerMixin, BaseEstimator):
         if self.vectors_ is None:
             means = np.zeros((len(X), 0), dtype=np.float32)
             return sparse.csr_matrix(means) if self.sparse_output else means
-        column = {}
+        # Columns in sorted term order: each row then sums its words in the same order whatever
+        # else is in the batch, so a comment gets the same vector alone, in a block or in a worker.
+        column = {term: i for i, term in enumerate(sorted({term for tokens in X for term in tokens}))}
         indptr, indices = [0], []
         for tokens in X:
-            indices += [column.setdefault(term, len(column)) for term in tokens]
+            indices += [column[term] for term in tokens]
             indptr.append(len(indices))
         tf_idf = sparse.csr_matrix(
             (np.ones(len(indices), dtype=np.float32), indices, indptr), shape=(len(X), len(column))
