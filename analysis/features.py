@@ -5,16 +5,19 @@ kana reading, lead sentence and seed-word counts feed the classifiers.
 """
 
 import re
+import weakref
 
 import numpy as np
+import sklearn
 from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
 from .text import normalize
 from .tokenizer import JapaneseTokenizer
 
 __all__ = ["SeedWordCounter", "AnalysedComment", "analyze_comments", "lead_sentence", "lead_tokens", "Select",
-           "words_and_pairs"]
+           "words_and_pairs", "count_terms"]
 
 
 def _alternation(words):
@@ -194,7 +197,7 @@ class AnalysedComment(tuple):
     lead_tokens = property(lambda self: self[3])
 
 
-def analyze_comments(texts, tokenizer=None, weights=None):
+def analyze_comments(texts, tokenizer=None, weights=None, count=True):
     """Tokenize distinct normalised texts once for every feature view.
 
     Parameters
@@ -204,6 +207,9 @@ def analyze_comments(texts, tokenizer=None, weights=None):
     tokenizer : JapaneseTokenizer, optional
     weights : list of int, optional
         How many comments each text stands for (display-form counts).
+    count : bool, default=True
+        Count the texts' display forms in ``tokenizer``; False leaves it as
+        it was (a fitted model's tokenizer analysing what it predicts on).
 
     Returns
     -------
@@ -215,7 +221,11 @@ def analyze_comments(texts, tokenizer=None, weights=None):
         unique = list(dict.fromkeys(texts))
     else:
         unique, weights = texts, list(weights)
-    analysed = dict(zip(unique, tokenizer.analyze(unique, weights)))
+    if count:
+        analysed = dict(zip(unique, tokenizer.analyze(unique, weights)))
+    else:
+        results = tokenizer._tokenize_unique(unique)
+        analysed = {text: (keys, reading) for text, (keys, _, reading) in zip(unique, results)}
     # Lead sentences of multi-sentence comments are tokenized on their own
     # (without counting display forms twice).
     leads = {text: lead_sentence(text) for text in unique}
@@ -235,6 +245,112 @@ def lead_tokens(comment):
     return list(comment.lead_tokens)
 
 
+# Runs of white space become one space before character n-grams (as in sklearn's char analyzer).
+_WHITE_SPACES = re.compile(r"\s\s+")
+# A character n-gram (n <= 3) as one integer: its code points in 21-bit fields, _NO_CHAR after its end.
+_CODE_BITS = 21
+_NO_CHAR = (1 << _CODE_BITS) - 1
+
+
+def _ngram_keys(codes, n):
+    """Integer keys of the n-grams starting at each position of a code-point array (padded with _NO_CHAR)."""
+    keys = np.zeros(len(codes), dtype=np.int64)
+    for shift in range(3):
+        part = np.full(len(codes), _NO_CHAR, dtype=np.int64)
+        if shift < n:
+            part[: len(codes) - shift] = codes[shift:]
+        keys = (keys << _CODE_BITS) | part
+    return keys
+
+
+# Fitted vectorizer -> its n-gram keys, sorted, and their columns (computed once per vectorizer).
+_char_vocabularies = weakref.WeakKeyDictionary()
+
+
+def _term_key(term):
+    key = 0
+    for i in range(3):
+        key = (key << _CODE_BITS) | (ord(term[i]) if i < len(term) else _NO_CHAR)
+    return key
+
+
+def _char_vocabulary(vectorizer):
+    cached = _char_vocabularies.get(vectorizer)
+    if cached is None or cached[0] is not vectorizer.vocabulary_:
+        terms = [t for t in vectorizer.vocabulary_ if 0 < len(t) <= 3]
+        keys = np.array([_term_key(t) for t in terms], dtype=np.int64)
+        order = np.argsort(keys)
+        columns = np.array([vectorizer.vocabulary_[t] for t in terms], dtype=np.int64)[order]
+        cached = _char_vocabularies[vectorizer] = (vectorizer.vocabulary_, keys[order], columns)
+    return cached[1:]
+
+
+def _char_counts(vectorizer, documents):
+    """Character n-gram counts of a fitted ``analyzer="char"`` vectorizer, as its ``transform`` counts them.
+
+    scikit-learn builds and looks up each n-gram of each document in Python,
+    the largest cost of scoring a big survey's clauses; here all documents'
+    n-grams are integer keys looked up at once with numpy. None for settings
+    this does not cover (n above 3, characters beyond Unicode).
+    """
+    low, high = vectorizer.ngram_range
+    if high > 3:
+        return None
+    preprocess = vectorizer.build_preprocessor()
+    texts = [_WHITE_SPACES.sub(" ", preprocess(vectorizer.decode(d))) for d in documents]
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    codes = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+    if codes.size and codes.max() >= _NO_CHAR:
+        return None
+    sorted_keys, columns = _char_vocabulary(vectorizer)
+    document = np.repeat(np.arange(len(texts)), lengths)
+    ends = np.repeat(np.cumsum(lengths), lengths)
+    position = np.arange(codes.size)
+    rows, hits = [], []
+    for n in range(low, high + 1):
+        fits = position + n <= ends
+        keys = _ngram_keys(codes, n)[fits]
+        found = np.minimum(np.searchsorted(sorted_keys, keys), max(len(sorted_keys) - 1, 0))
+        known = sorted_keys[found] == keys if len(sorted_keys) else np.zeros(len(keys), dtype=bool)
+        rows.append(document[fits][known])
+        hits.append(columns[found[known]])
+    rows, hits = np.concatenate(rows), np.concatenate(hits)
+    width = len(vectorizer.vocabulary_)
+    cells, counts = np.unique(rows * width + hits, return_counts=True)
+    indptr = np.searchsorted(cells // width, np.arange(len(texts) + 1))
+    index_dtype = np.int32 if len(cells) <= np.iinfo(np.int32).max else np.int64
+    build = sparse.csr_array if sklearn.get_config().get("sparse_interface") == "sparray" else sparse.csr_matrix
+    return build((counts.astype(np.intc), (cells % width).astype(index_dtype), indptr.astype(index_dtype)),
+                 shape=(len(texts), width), dtype=vectorizer.dtype)
+
+
+def count_terms(vectorizer, documents):
+    """``vectorizer.transform(documents)``, entry for entry, character n-grams counted with numpy.
+
+    Other vectorizers and settings use their own ``transform``.
+
+    Parameters
+    ----------
+    vectorizer : fitted vectorizer
+    documents : list
+
+    Returns
+    -------
+    sparse matrix of shape (len(documents), len(vectorizer.vocabulary_))
+    """
+    if not (isinstance(vectorizer, CountVectorizer) and vectorizer.analyzer == "char"
+            and vectorizer.input == "content" and hasattr(vectorizer, "vocabulary_")):
+        return vectorizer.transform(documents)
+    matrix = _char_counts(vectorizer, list(documents))
+    if matrix is None:
+        return vectorizer.transform(documents)
+    if vectorizer.binary:
+        matrix.data.fill(1)
+    if isinstance(vectorizer, TfidfVectorizer):
+        return vectorizer._tfidf.transform(matrix, copy=False)
+    return matrix
+
+
 class Select(TransformerMixin, BaseEstimator):
     """Feed one field of analysed comments to a vectorizer."""
 
@@ -247,7 +363,7 @@ class Select(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X):
-        return self.vectorizer_.transform(self._get(X))
+        return count_terms(self.vectorizer_, self._get(X))
 
     def _get(self, X):
         if self.field == "comment":

@@ -140,6 +140,9 @@ class MentionClassifier(BaseEstimator):
         Inverse regularisation of the theme and polarity logistic regressions.
     tokenizer : JapaneseTokenizer, optional
         Analyses clauses; default a new one.
+    random_state : int or None, default=0
+        Seeds liblinear's shuffling, so that the same data give the same model
+        in every process (None: a different model, up to ~1e-6, each time).
 
     Attributes
     ----------
@@ -148,13 +151,14 @@ class MentionClassifier(BaseEstimator):
     """
 
     def __init__(self, codes=None, seed_words=None, threshold=MENTION_THRESHOLD, C=THEME_C,
-                 polarity_C=POLARITY_C, tokenizer=None):
+                 polarity_C=POLARITY_C, tokenizer=None, random_state=0):
         self.codes = codes
         self.seed_words = seed_words
         self.threshold = threshold
         self.C = C
         self.polarity_C = polarity_C
         self.tokenizer = tokenizer
+        self.random_state = random_state
 
     def fit(self, analysed, labels):
         """Learn themes and polarity from labelled comments.
@@ -222,7 +226,8 @@ class MentionClassifier(BaseEstimator):
             self.default_polarity_ = polarity_targets[0] if polarity_targets else "praise"
         else:
             self.polarity_features_ = _polarity_features().fit(polarity_rows)
-            self.polarity_model_ = LogisticRegression(C=self.polarity_C, solver="liblinear", dual=True, max_iter=1000).fit(
+            self.polarity_model_ = LogisticRegression(C=self.polarity_C, solver="liblinear", dual=True, max_iter=1000,
+                                                     random_state=self.random_state).fit(
                 self.polarity_features_.transform(polarity_rows), polarity_targets
             )
             self.default_polarity_ = None
@@ -246,7 +251,8 @@ class MentionClassifier(BaseEstimator):
             if y.min() == y.max():  # a theme with no example (or only examples): a constant
                 intercepts[j] = 30.0 if y[0] else -30.0
             else:
-                model = LogisticRegression(C=self.C, solver="liblinear", dual=True, max_iter=1000).fit(matrix, y)
+                model = LogisticRegression(C=self.C, solver="liblinear", dual=True, max_iter=1000,
+                                           random_state=self.random_state).fit(matrix, y)
                 weights[:, j], intercepts[j] = model.coef_[0], model.intercept_[0]
         return weights, intercepts
 
@@ -255,11 +261,18 @@ class MentionClassifier(BaseEstimator):
         weights, intercepts = themes
         return 1.0 / (1.0 + np.exp(-(np.asarray(matrix @ weights) + intercepts)))
 
-    def _segments(self, analysed, spans=None):
-        """Segment spans and analysed segments of each comment (each distinct piece analysed once)."""
+    def _segments(self, analysed, spans=None, known=None):
+        """Segment spans and analysed segments of each comment.
+
+        Each distinct piece is analysed once, and not at all when ``known``
+        (text -> analysed comment) already holds it.
+        """
         spans = spans if spans is not None else [content_spans(comment.text) for comment in analysed]
-        pieces = list(dict.fromkeys(c.text[s:e].strip() for c, row in zip(analysed, spans) for s, e in row))
-        done = dict(zip(pieces, analyze_comments(pieces, self.tokenizer_))) if pieces else {}
+        done = dict(known or {})
+        pieces = [p for p in dict.fromkeys(c.text[s:e].strip() for c, row in zip(analysed, spans) for s, e in row)
+                  if p not in done]
+        if pieces:
+            done.update(zip(pieces, analyze_comments(pieces, self.tokenizer_, count=False)))
         return [(row, [done[c.text[s:e].strip()] for s, e in row]) for c, row in zip(analysed, spans)]
 
     def predict_proba(self, analysed):
@@ -317,12 +330,15 @@ class MentionClassifier(BaseEstimator):
         whole = self.predict_proba(analysed)
         spans_of = [content_spans(comment.text) for comment in analysed]
         multi = [i for i, spans in enumerate(spans_of) if len(spans) > 1]
-        segments = dict(zip(multi, self._segments([analysed[i] for i in multi], [spans_of[i] for i in multi])))
-        # Clauses repeat across comments (「ありがとうございました」, 「よろしくお願いします」): score each once.
-        distinct = {piece.text: piece for i in multi for piece in segments[i][1]}
-        row_of = {text: k for k, text in enumerate(distinct)}
-        piece_proba = (self._predict(self.themes_, self.features_.transform(list(distinct.values())))
-                       if distinct else np.zeros((0, 0)))
+        # Clauses repeat across comments (「駐車場が狭い」) and are often comments of their own:
+        # each text is analysed and scored once (rows of `whole`, then the new clauses).
+        row_of = {comment.text: i for i, comment in enumerate(analysed)}
+        segments = dict(zip(multi, self._segments([analysed[i] for i in multi], [spans_of[i] for i in multi],
+                                                  known={c.text: c for c in analysed})))
+        new = {piece.text: piece for i in multi for piece in segments[i][1] if piece.text not in row_of}
+        row_of.update((text, len(analysed) + k) for k, text in enumerate(new))
+        piece_proba = (np.vstack([whole, self._predict(self.themes_, self.features_.transform(list(new.values())))])
+                       if new else whole)
         # First the themes each comment may mention; the main-point evidence is asked only for
         # comments where it decides something: none found yet, or several to rank.
         candidates = []

@@ -25,6 +25,8 @@ from sklearn.preprocessing import normalize as l2_normalize
 __all__ = ["WordVectors", "WordVectorMean", "default_word_vectors", "spacy_hash"]
 
 PACKAGE = "ja-ginza"
+# Stands for default_word_vectors() in a pickled WordVectorMean.
+_SHIPPED_VECTORS = "default word vectors"
 _MULTIPLIER = 0xC6A4A7935BD1E995
 _MASK = (1 << 64) - 1
 
@@ -172,6 +174,19 @@ class WordVectorMean(TransformerMixin, BaseEstimator):
         self.word_vectors = word_vectors
         self.sparse_output = sparse_output
 
+    # -- pickling: the shipped vectors (tens of MB) are found again, not copied into the pickle --
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        if self.word_vectors == "default" and state.get("vectors_") is not None:
+            state["vectors_"] = _SHIPPED_VECTORS
+        return state
+
+    def __setstate__(self, state):
+        if isinstance(state.get("vectors_"), str) and state["vectors_"] == _SHIPPED_VECTORS:
+            state = {**state, "vectors_": default_word_vectors()}
+        super().__setstate__(state)
+
     def fit(self, X, y=None):
         """Learn word IDFs from token lists.
 
@@ -207,10 +222,12 @@ class WordVectorMean(TransformerMixin, BaseEstimator):
         if self.vectors_ is None:
             means = np.zeros((len(X), 0), dtype=np.float32)
             return sparse.csr_matrix(means) if self.sparse_output else means
-        column = {}
+        # Columns in sorted term order: each row then sums its words in the same order whatever
+        # else is in the batch, so a comment gets the same vector alone, in a block or in a worker.
+        column = {term: i for i, term in enumerate(sorted({term for tokens in X for term in tokens}))}
         indptr, indices = [0], []
         for tokens in X:
-            indices += [column.setdefault(term, len(column)) for term in tokens]
+            indices += [column[term] for term in tokens]
             indptr.append(len(indices))
         tf_idf = sparse.csr_matrix(
             (np.ones(len(indices), dtype=np.float32), indices, indptr), shape=(len(X), len(column))

@@ -78,7 +78,7 @@ def test_examples_naming_an_unknown_theme_are_refused():
     themes = [{"code": "T11", "name": "施設", "examples": ["駐車場が狭い"]},
               {"code": "T08", "name": "開庁", "examples": ["土日に開けて"]}]
     with pytest.raises(ValueError, match="T99"):
-        ThemeCatalog(themes, examples=[{"comment": "何か", "labels": "T99:R"}])
+        ThemeCatalog(themes, examples=[{"comment": "何か", "labels": "T99:R"}]).fit()
 
 
 def test_catalog_train_reads_single_and_multi_label_files_together(tmp_path, capsys):

@@ -64,3 +64,16 @@ def test_missing_vectors_package_warns_and_falls_back(monkeypatch):
     monkeypatch.setattr(word_vectors, "PACKAGE", "no-such-vectors-package")
     with pytest.warns(UserWarning, match="sparse features only"):
         assert word_vectors.default_word_vectors.__wrapped__() is None
+
+
+def test_a_comment_gets_the_same_vector_alone_and_in_any_batch(vectors, dev_comments):
+    # Batches differ between one process and forked workers; the outputs must not.
+    from analysis.tokenizer import JapaneseTokenizer
+
+    tokens = JapaneseTokenizer().transform(dev_comments["comment"].dropna().head(120))
+    model = WordVectorMean(vectors).fit(tokens)
+    batch = model.transform(tokens)
+    reversed_batch = model.transform(tokens[::-1])[::-1]
+    alone = np.vstack([model.transform([t]) for t in tokens])
+    np.testing.assert_array_equal(batch, reversed_batch)
+    np.testing.assert_array_equal(batch, alone)
