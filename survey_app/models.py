@@ -1,7 +1,7 @@
 """Database models (SQLAlchemy 2.0 typed style)."""
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, ForeignKey, Index, LargeBinary, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from analysis.masking import masked_for_search
@@ -181,6 +181,21 @@ class ThemeMention(db.Model):
     span_start: Mapped[int]
     span_end: Mapped[int]
     rank: Mapped[int] = mapped_column(default=0)  # 0 = the comment's main point
+
+
+class TextVector(db.Model):
+    """A sentence vector of one normalised comment text, so a rerun embeds only new comments.
+
+    Keyed by the text's SHA-256 and the model name (analysis/encoder.py); the text itself is
+    not stored here, and a vector belongs to no response: identical answers share one.
+    """
+
+    __tablename__ = "text_vectors"
+
+    text_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    model: Mapped[str] = mapped_column(String(100), primary_key=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)  # float32, little-endian
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 user_facilities = Table(
