@@ -58,6 +58,8 @@ SEED_WEIGHT = 0.5
 LEAD_SEED_WEIGHT = 0.6
 # Mean word vector of the comment (analysis.word_vectors).
 MEANING_WEIGHT = 0.5
+# Sentence vectors of the comment (analysis.encoder), when the catalog reads with them.
+MAIN_ENCODER_WEIGHT = 1.0
 
 def _encoded_texts(comment):
     """The texts the mention model with an encoder reads of a comment: it and its clauses."""
@@ -167,7 +169,7 @@ def _log_loss(z, truth):
     return float(-np.log(np.maximum(_softmax(z)[np.arange(len(truth)), truth], 1e-12)).mean())
 
 
-def _build_classifier(seed_words, tokenizer, random_state=0):
+def _build_classifier(seed_words, tokenizer, random_state=0, encoder=None):
     """Feature views and classifier chosen under 5-fold CV on the dev comments (benchmarks/bench_themes.py).
 
     Lemma unigrams and bigrams (synonyms merged), character 1-2-grams of the
@@ -186,19 +188,23 @@ def _build_classifier(seed_words, tokenizer, random_state=0):
     examples-only runs more, 0.74-0.77, but cost macro-F1 with seed words).
     A linear SVM whose decision values a softmax turns into probabilities
     (temperature fitted by 5-fold CV), for the "unassigned" threshold.
+    With an encoder (analysis.encoder), its sentence vectors are one more
+    block: the main-point evidence of the mention model that reads them.
     """
     options = dict(sublinear_tf=True, dtype=np.float32)
-    features = FeatureUnion(
-        [
+    blocks = [
             ("words", Select("comment", TfidfVectorizer(analyzer=words_and_pairs, **options))),
             ("chars", Select("text", TfidfVectorizer(analyzer="char", ngram_range=CHAR_NGRAMS, **options))),
             ("lead", Select("comment", TfidfVectorizer(analyzer=lead_tokens, **options))),
             ("seeds", SeedWordCounter(seed_words, weight=SEED_WEIGHT, tokenizer=tokenizer,
                                       lead_weight=LEAD_SEED_WEIGHT)),
             ("meaning", Select("tokens", WordVectorMean(sparse_output=True))),
-        ],
-        transformer_weights={"chars": CHAR_WEIGHT, "lead": LEAD_WEIGHT, "meaning": MEANING_WEIGHT},
-    )
+    ]
+    weights = {"chars": CHAR_WEIGHT, "lead": LEAD_WEIGHT, "meaning": MEANING_WEIGHT}
+    if encoder is not None:
+        blocks.append(("sentence", encoder))
+        weights["sentence"] = MAIN_ENCODER_WEIGHT
+    features = FeatureUnion(blocks, transformer_weights=weights)
     return make_pipeline(features, TemperatureSVC(C=SVM_C, random_state=random_state))
 
 
@@ -359,7 +365,7 @@ class ThemeCatalog:
             codes=self.codes, seed_words=seed_words, threshold=self.mention_threshold, tokenizer=self.tokenizer_
         ).fit(analysed, points)
         # The mention model with sentence vectors is trained on first need (see mentions).
-        self._mention_training = (analysed, points, seed_words)
+        self._mention_training = (analysed, labels, points, seed_words)
         self._encoder_mentions = None
 
     # -- construction --
@@ -549,10 +555,10 @@ class ThemeCatalog:
             (see :meth:`analysis.mentions.MentionClassifier.predict_mentions`).
         """
         analysed = list(analysed)
-        model = self._encoder_model(encoder) if analysed else None
-        if model is None:
+        models = self._encoder_model(encoder) if analysed else None
+        if models is None:
             return self._fast_mentions(analysed, n_jobs)
-        enc = model.encoder
+        enc = models[0].encoder
         # Every vector this call reads sits in memory before any fork: children never embed.
         memory = MemoryVectorCache()
         texts_of = [_encoded_texts(comment) for comment in analysed]
@@ -586,7 +592,7 @@ class ThemeCatalog:
         notice(f"sentence encoder: {len(chosen)} of {len(analysed)} comments read with it; embedded {embedded} "
                f"new texts in {spent:.1f} s" + (f" ({embedded / spent:.0f}/s)" if spent > 0 else ""))
         with enc.caching(memory):
-            blocks = fork_map_blocks(lambda part: self._mentions_block(part, model),
+            blocks = fork_map_blocks(lambda part: self._mentions_block(part, models),
                                      [analysed[i] for i in chosen], n_jobs)
         read = [row for block in blocks for row in block]
         if results is None:
@@ -600,7 +606,7 @@ class ThemeCatalog:
         return [row for block in blocks for row in block]
 
     def _encoder_model(self, setting):
-        """The mention model with sentence vectors for ``setting``, or None for the fast path."""
+        """(mention model, main-point classifier) with sentence vectors for ``setting``, or None (fast path)."""
         if isinstance(setting, SentenceEncoder):
             encoder = setting
         elif setting == "off":
@@ -615,29 +621,31 @@ class ThemeCatalog:
             return self._encoder_mentions
         else:
             encoder = SentenceEncoder(cache=FileVectorCache())
-        if self._encoder_mentions is None or self._encoder_mentions.encoder is not encoder:
-            analysed, points, seed_words = self._mention_training
+        if self._encoder_mentions is None or self._encoder_mentions[0].encoder is not encoder:
+            analysed, labels, points, seed_words = self._mention_training
             before = getattr(encoder, "n_embedded_", 0)
-            self._encoder_mentions = MentionClassifier(
-                codes=self.codes, seed_words=seed_words, threshold=self.mention_threshold,
-                tokenizer=self.tokenizer_, encoder=encoder,
-            ).fit(analysed, points)
+            # Both models of the mention path read the vectors: the mentions and the main point.
+            self._encoder_mentions = (
+                MentionClassifier(codes=self.codes, seed_words=seed_words, threshold=self.mention_threshold,
+                                  tokenizer=self.tokenizer_, encoder=encoder).fit(analysed, points),
+                _build_classifier(seed_words, self.tokenizer_, encoder=encoder).fit(analysed, labels),
+            )
             if getattr(encoder, "n_embedded_", 0) > before:
                 notice(f"sentence encoder: embedded {encoder.n_embedded_ - before} training texts "
                        f"({encoder.seconds_:.1f} s, cached for next time)")
         return self._encoder_mentions
 
-    def _mentions_block(self, analysed, model=None):
+    def _mentions_block(self, analysed, models=None):
         # The single-label classifier, trained on main points, ranks the main point first and
         # vouches for a comment's theme when no clause reaches the mention threshold.
         columns = [list(self.classes_).index(code) if code in self.classes_ else None
                    for code in self.mention_classifier_.classes_]
+        model, classifier = models if models is not None else (self.mention_classifier_, self.classifier_)
 
         def main_evidence(indices):
-            proba = self.classifier_.predict_proba([analysed[i] for i in indices])
+            proba = classifier.predict_proba([analysed[i] for i in indices])
             return np.column_stack([proba[:, c] if c is not None else np.zeros(len(indices)) for c in columns])
 
-        model = model if model is not None else self.mention_classifier_
         return model.predict_mentions(analysed, main_evidence, main_threshold=self.threshold)
 
     @property

