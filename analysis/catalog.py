@@ -59,8 +59,6 @@ SEED_WEIGHT = 0.5
 LEAD_SEED_WEIGHT = 0.6
 # Mean word vector of the comment (analysis.word_vectors).
 MEANING_WEIGHT = 0.5
-# Sentence vectors of the comment (analysis.encoder), when the catalog reads with them.
-MAIN_ENCODER_WEIGHT = 1.0
 
 
 def _encoded_texts(comment):
@@ -173,7 +171,7 @@ def _log_loss(z, truth):
     return float(-np.log(np.maximum(_softmax(z)[np.arange(len(truth)), truth], 1e-12)).mean())
 
 
-def _build_classifier(seed_words, tokenizer, random_state=0, encoder=None):
+def _build_classifier(seed_words, tokenizer, random_state=0):
     """Feature views and classifier chosen under 5-fold CV on the dev comments (benchmarks/bench_themes.py).
 
     Lemma unigrams and bigrams (synonyms merged), character 1-2-grams of the
@@ -192,22 +190,19 @@ def _build_classifier(seed_words, tokenizer, random_state=0, encoder=None):
     examples-only runs more, 0.74-0.77, but cost macro-F1 with seed words).
     A linear SVM whose decision values a softmax turns into probabilities
     (temperature fitted by 5-fold CV), for the "unassigned" threshold.
-    With an encoder (analysis.encoder), its sentence vectors are one more
-    block: the main-point evidence of the mention model that reads them.
     """
     options = dict(sublinear_tf=True, dtype=np.float32)
-    blocks = [
-        ("words", Select("comment", TfidfVectorizer(analyzer=words_and_pairs, **options))),
-        ("chars", Select("text", TfidfVectorizer(analyzer="char", ngram_range=CHAR_NGRAMS, **options))),
-        ("lead", Select("comment", TfidfVectorizer(analyzer=lead_tokens, **options))),
-        ("seeds", SeedWordCounter(seed_words, weight=SEED_WEIGHT, tokenizer=tokenizer, lead_weight=LEAD_SEED_WEIGHT)),
-        ("meaning", Select("tokens", WordVectorMean(sparse_output=True))),
-    ]
-    weights = {"chars": CHAR_WEIGHT, "lead": LEAD_WEIGHT, "meaning": MEANING_WEIGHT}
-    if encoder is not None:
-        blocks.append(("sentence", encoder))
-        weights["sentence"] = MAIN_ENCODER_WEIGHT
-    features = FeatureUnion(blocks, transformer_weights=weights)
+    features = FeatureUnion(
+        [
+            ("words", Select("comment", TfidfVectorizer(analyzer=words_and_pairs, **options))),
+            ("chars", Select("text", TfidfVectorizer(analyzer="char", ngram_range=CHAR_NGRAMS, **options))),
+            ("lead", Select("comment", TfidfVectorizer(analyzer=lead_tokens, **options))),
+            ("seeds", SeedWordCounter(seed_words, weight=SEED_WEIGHT, tokenizer=tokenizer,
+                                      lead_weight=LEAD_SEED_WEIGHT)),
+            ("meaning", Select("tokens", WordVectorMean(sparse_output=True))),
+        ],
+        transformer_weights={"chars": CHAR_WEIGHT, "lead": LEAD_WEIGHT, "meaning": MEANING_WEIGHT},
+    )
     return make_pipeline(features, TemperatureSVC(C=SVM_C, random_state=random_state))
 
 
@@ -643,11 +638,13 @@ class ThemeCatalog:
     def _fit_encoder_models(self, encoder):
         analysed, labels, points, seed_words = self._mention_training
         before = getattr(encoder, "n_embedded_", 0)
-        # Both models of the mention path read the vectors: the mentions and the main point.
+        # The main-point classifier stays the fast one: with the vectors too it was no better
+        # (bench_mentions --encoder, split seed 0: main point 0.923 either way, single-label 0.921
+        # with, 0.924 without) and took longer to train.
         models = (
             MentionClassifier(codes=self.codes, seed_words=seed_words, threshold=self.mention_threshold,
                               tokenizer=self.tokenizer_, encoder=encoder).fit(analysed, points),
-            _build_classifier(seed_words, self.tokenizer_, encoder=encoder).fit(analysed, labels),
+            self.classifier_,
         )
         if getattr(encoder, "n_embedded_", 0) > before:
             notice(f"sentence encoder: embedded {encoder.n_embedded_ - before} training texts "

@@ -165,6 +165,7 @@ def configurations(with_encoder):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one split seed instead of three")
+    parser.add_argument("--seeds", type=int, nargs="+", help="these split seeds (default 0 1 2)")
     parser.add_argument("--encoder", action="store_true",
                         help="also with the sentence encoder (same folds), side by side")
     args = parser.parse_args(argv)
@@ -172,7 +173,7 @@ def main(argv=None):
 
     shipped = ThemeCatalog.load()
     configs = configurations(args.encoder)
-    for seed in [0] if args.quick else [0, 1, 2]:
+    for seed in args.seeds or ([0] if args.quick else [0, 1, 2]):
         start = time.perf_counter()
         figures = cross_validate(seed, shipped, configs)
         print(f"5-fold CV, split seed {seed} ({time.perf_counter() - start:.0f} s):")
