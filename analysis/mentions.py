@@ -56,6 +56,10 @@ LEXICON_WEIGHT = 2.0
 # A mention's request probability mixes its span's with the whole comment's by this share:
 # the span says the point, the comment its tone (「検索機は空いてたけど、相談窓口は1時間待ち」).
 POLARITY_CONTEXT = 0.25
+# Scale of the sentence-vector block (analysis.encoder), when the model has an encoder. 5-fold CV,
+# split seed 0 (benchmarks/bench_mentions.py --encoder): micro-F1 0.874 without, 0.877 / 0.893 /
+# 0.905 at weight 1 / 2 / 3; main point 0.886 -> 0.893 / 0.911 / 0.923.
+ENCODER_WEIGHT = 3.0
 
 
 def parse_labels(value):
@@ -97,30 +101,40 @@ def format_labels(mentions):
     return ";".join(f"{code}:{POLARITY_LETTERS[polarity]}" if polarity else code for code, polarity in mentions)
 
 
-def _features(seed_words, tokenizer):
+def _with_encoder(blocks, weights, encoder):
+    """The feature hook of a sentence encoder: one more block, its vectors of each text."""
+    if encoder is not None:
+        blocks.append(("sentence", encoder))
+        weights["sentence"] = ENCODER_WEIGHT
+    return FeatureUnion(blocks, transformer_weights=weights)
+
+
+def _features(seed_words, tokenizer, encoder=None):
     options = dict(sublinear_tf=True, dtype=np.float32)
-    return FeatureUnion(
+    return _with_encoder(
         [
             ("words", Select("comment", TfidfVectorizer(analyzer=words_and_pairs, **options))),
             ("chars", Select("text", TfidfVectorizer(analyzer="char", ngram_range=THEME_CHAR_NGRAMS, **options))),
             ("seeds", SeedWordCounter(seed_words, weight=SEED_WEIGHT, tokenizer=tokenizer)),
             ("meaning", Select("tokens", WordVectorMean(sparse_output=True))),
         ],
-        transformer_weights={"chars": CHAR_WEIGHT, "meaning": MEANING_WEIGHT},
+        {"chars": CHAR_WEIGHT, "meaning": MEANING_WEIGHT},
+        encoder,
     )
 
 
-def _polarity_features():
+def _polarity_features(encoder=None):
     # Characters carry polarity and its negation (親切 / 親切じゃない, 足りない, てほしい);
     # word vectors carry the sense of words seen nowhere in training.
     options = dict(sublinear_tf=True, dtype=np.float32)
-    return FeatureUnion(
+    return _with_encoder(
         [
             ("chars", Select("text", TfidfVectorizer(analyzer="char", ngram_range=(1, 3), **options))),
             ("meaning", Select("tokens", WordVectorMean(sparse_output=True))),
             ("lexicon", PolarityLexicon(weight=LEXICON_WEIGHT)),
         ],
-        transformer_weights={"meaning": MEANING_WEIGHT},
+        {"meaning": MEANING_WEIGHT},
+        encoder,
     )
 
 
@@ -143,6 +157,10 @@ class MentionClassifier(BaseEstimator):
     random_state : int or None, default=0
         Seeds liblinear's shuffling, so that the same data give the same model
         in every process (None: a different model, up to ~1e-6, each time).
+    encoder : SentenceEncoder, optional
+        Adds its sentence vectors of each comment and clause to the theme and
+        polarity features (see :mod:`analysis.encoder`); used as given, not
+        copied, so its cache is shared.
 
     Attributes
     ----------
@@ -151,7 +169,7 @@ class MentionClassifier(BaseEstimator):
     """
 
     def __init__(self, codes=None, seed_words=None, threshold=MENTION_THRESHOLD, C=THEME_C,
-                 polarity_C=POLARITY_C, tokenizer=None, random_state=0):
+                 polarity_C=POLARITY_C, tokenizer=None, random_state=0, encoder=None):
         self.codes = codes
         self.seed_words = seed_words
         self.threshold = threshold
@@ -159,6 +177,7 @@ class MentionClassifier(BaseEstimator):
         self.polarity_C = polarity_C
         self.tokenizer = tokenizer
         self.random_state = random_state
+        self.encoder = encoder
 
     def fit(self, analysed, labels):
         """Learn themes and polarity from labelled comments.
@@ -181,7 +200,7 @@ class MentionClassifier(BaseEstimator):
         known = self.codes if self.codes is not None else sorted({c for row in labels for c, _ in row})
         self.classes_ = np.array(list(known), dtype=object)
         column = {code: i for i, code in enumerate(self.classes_)}
-        self.features_ = _features(self.seed_words or {}, self.tokenizer_).fit(list(analysed))
+        self.features_ = _features(self.seed_words or {}, self.tokenizer_, self.encoder).fit(list(analysed))
         comment_matrix = self.features_.transform(list(analysed))
         targets = self._targets(labels, column)
         first = self._fit_themes(comment_matrix, targets)
@@ -225,7 +244,7 @@ class MentionClassifier(BaseEstimator):
             self.polarity_features_ = self.polarity_model_ = None
             self.default_polarity_ = polarity_targets[0] if polarity_targets else "praise"
         else:
-            self.polarity_features_ = _polarity_features().fit(polarity_rows)
+            self.polarity_features_ = _polarity_features(self.encoder).fit(polarity_rows)
             self.polarity_model_ = LogisticRegression(C=self.polarity_C, solver="liblinear", dual=True, max_iter=1000,
                                                      random_state=self.random_state).fit(
                 self.polarity_features_.transform(polarity_rows), polarity_targets

@@ -41,7 +41,8 @@ class ThemeResult(NamedTuple):
 MENTION_COLUMNS = ["row", "theme_id", "polarity", "score", "span_start", "span_end", "rank"]
 
 
-def assign_themes(texts, catalog=None, n_themes="auto", random_state=0, n_jobs=1, discover=True):
+def assign_themes(texts, catalog=None, n_themes="auto", random_state=0, n_jobs=1, discover=True, encoder="auto",
+                  vector_cache=None):
     """Find every point each comment makes: catalog themes, discovered ones, or 未分類.
 
     Each comment with content yields mentions of catalog themes (``T01``...)
@@ -66,6 +67,12 @@ def assign_themes(texts, catalog=None, n_themes="auto", random_state=0, n_jobs=1
         Processes used to tokenize and classify large inputs.
     discover : bool, default=True
         Cluster what the catalog leaves; False leaves it unclassified.
+    encoder : {"auto", "on", "off"}, default="auto"
+        Read comments with sentence vectors too (see :meth:`ThemeCatalog.mentions`):
+        ``auto`` reads a few hundred comments whole with them and, of a large
+        survey, those the fast model is least sure of.
+    vector_cache : cache, optional
+        Sentence vectors of earlier runs (:class:`analysis.store.DatabaseVectorCache`).
 
     Returns
     -------
@@ -106,7 +113,8 @@ def assign_themes(texts, catalog=None, n_themes="auto", random_state=0, n_jobs=1
     # Mentions of each distinct text: (code, polarity, score, span_start, span_end).
     found = {}
     if catalog is not None and content:
-        found = dict(zip(content, catalog.mentions([analysed[t] for t in content], n_jobs=n_jobs)))
+        found = dict(zip(content, catalog.mentions([analysed[t] for t in content], n_jobs=n_jobs,
+                                                     encoder=encoder, vector_cache=vector_cache)))
     names = dict(catalog.names) if catalog is not None else {}
 
     leftover = [t for t in content if not found.get(t)]

@@ -21,12 +21,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
 from survey_schema.models import (AnalysisRun, Facility, Response, ResponseTheme, Theme,
-                                  ThemeMention)
+                                  TextVector, ThemeMention)
 
 from .satisfaction import COUNT_COLUMNS, TOP2, add_period_columns
 
 __all__ = [
     "AGGREGATE_KEYS",
+    "DatabaseVectorCache",
     "StoreError",
     "aggregate_counts",
     "fail_run",
@@ -55,6 +56,8 @@ analysis_runs = AnalysisRun.__table__
 themes_table = Theme.__table__
 response_themes = ResponseTheme.__table__
 theme_mentions = ThemeMention.__table__
+# Sentence vectors by (sha256 of the normalised text, model): see DatabaseVectorCache.
+text_vectors = TextVector.__table__
 REQUIRED_TABLES = ("facilities", "responses", "analysis_runs", "themes", "response_themes")
 MENTION_TABLES = (*REQUIRED_TABLES, "theme_mentions")
 POLARITIES = ("praise", "request")
@@ -944,3 +947,56 @@ def unclassified_counts(engine, run_id=None, by=("facility_code",), fiscal_years
     if by:
         counts = counts.sort_values(by).reset_index(drop=True)
     return counts[columns]
+
+
+# Keys per IN (...) list: well under SQLite's and PostgreSQL's parameter limits.
+VECTOR_LOOKUP_CHUNK = 500
+
+
+class DatabaseVectorCache:
+    """Sentence vectors in the ``text_vectors`` table, so a rerun embeds only new comments.
+
+    The cache interface of :mod:`analysis.encoder` (``get(keys, model)`` -> dict of key ->
+    float32 vector, ``put(vectors, model)``). A database whose schema predates the table
+    caches nothing (the run still works; ``flask db upgrade`` adds it).
+
+    Parameters
+    ----------
+    engine : Engine or str
+    """
+
+    def __init__(self, engine):
+        self.engine = get_engine(engine)
+        self._missing = None
+
+    def _usable(self) -> bool:
+        if self._missing is None:
+            self._missing = bool(_missing_tables(self.engine, ["text_vectors"]))
+        return not self._missing
+
+    def get(self, keys, model) -> dict:
+        keys = list(dict.fromkeys(keys))
+        if not keys or not self._usable():
+            return {}
+        found = {}
+        columns = text_vectors.c
+        for chunk in _chunks(keys, VECTOR_LOOKUP_CHUNK):
+            _, rows = _run_query(self.engine, sa.select(columns.text_sha256, columns.vector).where(
+                columns.model == model, columns.text_sha256.in_(chunk)), ["text_vectors"])
+            for key, blob in rows:
+                found[key] = np.frombuffer(blob, dtype="<f4").copy()
+        return found
+
+    def put(self, vectors, model) -> None:
+        if not vectors or not self._usable():
+            return
+        known = self.get(vectors, model)  # another run may have stored some meanwhile
+        now = _utcnow()
+        rows = [{"text_sha256": key, "model": model, "vector": np.asarray(vector, dtype="<f4").tobytes(),
+                 "created_at": now} for key, vector in vectors.items() if key not in known]
+        try:
+            with self.engine.begin() as connection:
+                for chunk in _chunks(rows, INSERT_CHUNK_SIZE):
+                    connection.execute(text_vectors.insert(), chunk)
+        except DBAPIError as error:
+            raise _wrap_error(self.engine, error, ["text_vectors"]) from error

@@ -17,6 +17,7 @@ from survey_schema.models import (  # noqa: F401
     Theme,
     ThemeDecision,
     ThemeEdit,
+    TextVector,
     ThemeMention,
     User,
     user_facilities,

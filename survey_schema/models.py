@@ -5,7 +5,7 @@ analysis package (`analysis.store`, without Flask) all use these declarations.
 """
 from datetime import date, datetime, timezone
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, ForeignKey, Index, LargeBinary, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from analysis.masking import masked_for_search
@@ -252,6 +252,21 @@ class ThemeDecision(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     undone_at: Mapped[datetime | None]
     undone_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class TextVector(Base):
+    """A sentence vector of one normalised comment text, so a rerun embeds only new comments.
+
+    Keyed by the text's SHA-256 and the model name (analysis/encoder.py); the text itself is
+    not stored here, and a vector belongs to no response: identical answers share one.
+    """
+
+    __tablename__ = "text_vectors"
+
+    text_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    model: Mapped[str] = mapped_column(String(100), primary_key=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)  # float32, little-endian
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 user_facilities = Table(

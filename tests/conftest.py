@@ -33,6 +33,16 @@ def database_url(tmp_path: Path) -> str:
     return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.sqlite3'}"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _analysis_cache(tmp_path_factory):
+    """Fitted catalog models and sentence vectors go to this session's directory, not ~/.cache."""
+    from analysis.catalog import CACHE_ENV
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(CACHE_ENV, str(tmp_path_factory.mktemp("analysis-cache")))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _published_catalog_file(tmp_path, monkeypatch):
     """Keep every test's published catalog file (which `survey-analysis run` reads) in its tmp_path."""

@@ -10,16 +10,6 @@ DEV_COMMENTS = REPO_ROOT.parent / "shared" / "data" / "dev_comments.csv"
 DEV_MULTILABEL = REPO_ROOT.parent / "shared" / "data" / "dev_multilabel.csv"
 
 
-@pytest.fixture(scope="session", autouse=True)
-def model_cache(tmp_path_factory):
-    """Fitted catalog models go to a directory of this test session, not the user's cache."""
-    from analysis.catalog import CACHE_ENV
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(CACHE_ENV, str(tmp_path_factory.mktemp("catalog-models")))
-        yield
-
-
 @pytest.fixture(scope="session")
 def dev_comments():
     """The 372 labelled dev comments (skips when ../shared is absent)."""
