@@ -104,7 +104,7 @@ def _fold(catalog, examples, train, test):
     fold = ThemeCatalog(
         catalog["themes"], version=catalog.get("version"), examples=[examples[i] for i in train],
         threshold=catalog.get("threshold", DEFAULT_THRESHOLD),
-        mention_threshold=catalog.get("mention_threshold", MENTION_THRESHOLD))
+        mention_threshold=catalog.get("mention_threshold", MENTION_THRESHOLD)).fit()
     assignments, _, mentions = assign_themes([examples[i]["comment"] for i in test], catalog=fold, discover=False)
     return mention_lists(mentions, len(test)), list(assignments["source"] == "no_comment")
 
