@@ -4,7 +4,8 @@ The survey and API blueprints answer their own errors (tablet pages, JSON); ever
 including URLs that match no route at all, gets a short page in plain Japanese, never
 Werkzeug's English default.
 """
-from flask import Flask, render_template, request
+from flask import Blueprint, Flask, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 MESSAGES = {
@@ -31,3 +32,18 @@ def _error_page(error: HTTPException):
 def init_app(app: Flask) -> None:
     # Also covers unhandled exceptions: Flask logs them and passes on an InternalServerError.
     app.register_error_handler(HTTPException, _error_page)
+
+
+CSRF_TITLE = "もう一度お試しください"
+CSRF_TEXT = ("画面を長く開いたままだったなどの理由で、送信を受け付けられませんでした。"
+             "お手数ですが、画面を開き直してからもう一度お試しください。")
+
+
+def handle_csrf_errors(bp: Blueprint, endpoint: str, link_label: str) -> None:
+    """Answer a staff blueprint's expired or missing CSRF token with 400 and a way back."""
+
+    def csrf_error(_error: CSRFError):
+        return render_template("auth/message.html", title=CSRF_TITLE, text=CSRF_TEXT,
+                               link=(url_for(endpoint), link_label)), 400
+
+    bp.register_error_handler(CSRFError, csrf_error)

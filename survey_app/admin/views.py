@@ -3,10 +3,10 @@ import re
 from datetime import date
 
 from flask import Response, current_app, flash, redirect, render_template, request, stream_with_context, url_for
-from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from ..errors import handle_csrf_errors
 from .. import audit
 from ..devices import DEVICE_STATES, create_device, device_state, enrollment_url, revoke_device
 from ..prefectures import facility_key
@@ -17,7 +17,7 @@ from ..auth.accounts import (AccountError, create_user, disable_user, enable_use
                              set_password, set_role_and_facilities, unlock_user)
 from ..extensions import db
 from ..inputs import int_arg
-from ..models import FACILITY_ROLES, ROLES, AuditEvent, Device, Facility, User
+from ..models import FACILITY_ROLES, ROLES, Device, Facility, User
 from ..timeutil import to_tokyo, utcnow
 from . import bp
 from .forms import ActionForm, DeviceEnrollForm, PasswordResetForm, UserCreateForm, UserEditForm
@@ -27,13 +27,7 @@ DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 AUDIT_CSV_HEADERS = ("日時（日本時間）", "ユーザー", "操作", "操作コード", "対象")
 
 
-@bp.errorhandler(CSRFError)
-def _csrf_error(_error):
-    return render_template(
-        "auth/message.html", title="もう一度お試しください",
-        text="画面を長く開いたままだったなどの理由で、送信を受け付けられませんでした。"
-             "お手数ですが、画面を開き直してからもう一度お試しください。",
-        link=(url_for("admin.users"), "ユーザー一覧へ")), 400
+handle_csrf_errors(bp, "admin.users", "ユーザー一覧へ")
 
 
 @bp.app_template_filter("tokyo_time")

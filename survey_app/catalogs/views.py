@@ -7,10 +7,8 @@ progress on the version's row; the version page polls it.
 """
 import json
 import threading
-from functools import wraps
 
 from flask import (Response, abort, current_app, flash, redirect, render_template, request, url_for)
-from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 
 from analysis import catalog_versions
@@ -18,10 +16,10 @@ from analysis.evaluation import FIGURES
 from analysis.masking import mask_personal_data
 from analysis.store import latest_run, read_mentions
 
-from ..auth import current_user, login_required
+from ..errors import handle_csrf_errors
+from ..auth import current_user, roles_or_404
 from ..extensions import db
 from ..models import Response as SurveyResponse
-from ..timeutil import to_tokyo
 from . import bp
 
 ANALYST_ROLES = ("analyst", "admin")
@@ -32,31 +30,11 @@ STAGES = {"queued": "開始待ち", "train": "学習", "cv": "交差検証（5�
 STATUS_LABELS = {"training": "学習中", "ready": "完了", "failed": "失敗"}
 
 
-def analysts_only(view):
-    """Logged-in analysts and admins; others get 404, so the area is not even shown to exist."""
-
-    @wraps(view)
-    @login_required
-    def wrapped(*args, **kwargs):
-        if current_user.role not in ANALYST_ROLES:
-            abort(404)
-        return view(*args, **kwargs)
-
-    return wrapped
+# Logged-in analysts and admins; to others the area does not exist (404).
+analysts_only = roles_or_404(*ANALYST_ROLES)
 
 
-@bp.errorhandler(CSRFError)
-def _csrf_error(_error):
-    return render_template(
-        "auth/message.html", title="もう一度お試しください",
-        text="画面を長く開いたままだったなどの理由で、送信を受け付けられませんでした。"
-             "お手数ですが、画面を開き直してからもう一度お試しください。",
-        link=(url_for("catalogs.index"), "テーマカタログへ")), 400
-
-
-@bp.app_template_filter("tokyo_time")
-def _tokyo_time(moment) -> str:
-    return to_tokyo(moment).strftime("%Y-%m-%d %H:%M") if moment else "—"
+handle_csrf_errors(bp, "catalogs.index", "テーマカタログへ")
 
 
 @bp.app_template_filter("figure")

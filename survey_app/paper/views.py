@@ -4,9 +4,9 @@ Every write is a POST with a CSRF token; bad input gets a 4xx page in Japanese a
 nothing. Clerks reach these pages and nothing else (`auth.access.REPORT_ROLES`).
 """
 from flask import Response, flash, redirect, render_template, request, url_for
-from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 
+from ..errors import handle_csrf_errors
 from .. import audit
 from ..answers import validate_answers
 from ..auth import current_user, roles_required
@@ -30,13 +30,7 @@ PRINT_ROLES = ("admin", "manager")
 NOT_ISSUED = "調査票番号「{}」は、入力できる施設の用紙として発行されていません。番号を確かめてください。"
 
 
-@bp.errorhandler(CSRFError)
-def _csrf_error(_error):
-    return render_template(
-        "auth/message.html", title="もう一度お試しください",
-        text="画面を長く開いたままだったなどの理由で、送信を受け付けられませんでした。"
-             "お手数ですが、画面を開き直してからもう一度お試しください。",
-        link=(url_for("paper.entry"), "紙の回答の入力へ")), 400
+handle_csrf_errors(bp, "paper.entry", "紙の回答の入力へ")
 
 
 def _bad_request(text: str, status: int = 400):

@@ -4,11 +4,11 @@ Admins only. Every write is a POST with a CSRF token, followed by a redirect (PR
 """
 import pandas as pd
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 
 from analysis.achievement import SEED_FY2012, STATUS_LABELS, indicator_met
 
+from ..errors import handle_csrf_errors
 from .. import audit
 from ..auth import facility_or_404, roles_required
 from ..extensions import db
@@ -28,13 +28,7 @@ KIND_LABELS = {"count": "件数・人数", "rate": "割合"}
 FISCAL_YEAR_RANGE = range(1990, 2101)
 
 
-@bp.errorhandler(CSRFError)
-def _csrf_error(_error):
-    return render_template(
-        "auth/message.html", title="もう一度お試しください",
-        text="画面を長く開いたままだったなどの理由で、送信を受け付けられませんでした。"
-             "お手数ですが、画面を開き直してからもう一度お試しください。",
-        link=(url_for("targets.index"), "目標と実績へ")), 400
+handle_csrf_errors(bp, "targets.index", "目標と実績へ")
 
 
 @bp.app_template_filter("target_number")

@@ -6,12 +6,12 @@ at once, and is written to the audit log (ids and theme codes, never comment tex
 import re
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_wtf.csrf import CSRFError
 import sqlalchemy as sa
 
 from analysis import decisions
 from analysis.mentions import format_labels
 
+from ..errors import handle_csrf_errors
 from .. import audit
 from ..auth import current_user, roles_or_404
 from ..auth.access import safe_next_url
@@ -30,13 +30,7 @@ SEARCH_MAX_LENGTH = 100
 HISTORY_ROWS = 100
 
 
-@bp.errorhandler(CSRFError)
-def _csrf_error(_error):
-    return render_template(
-        "auth/message.html", title="もう一度お試しください",
-        text="画面を長く開いたままだったなどの理由で、送信を受け付けられませんでした。"
-             "お手数ですが、画面を開き直してからもう一度お試しください。",
-        link=(url_for("workbench.index"), "テーマ一覧へ")), 400
+handle_csrf_errors(bp, "workbench.index", "テーマ一覧へ")
 
 
 def _refuse(message: str, back: str | None = None):
