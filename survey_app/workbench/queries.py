@@ -22,8 +22,7 @@ from analysis.pipeline import UNCLASSIFIED_LABEL
 from analysis.store import latest_run, mention_counts, unclassified_counts
 
 from ..extensions import db
-from ..models import (Facility, Response, ResponseTheme, Theme, ThemeDecision, ThemeEdit,
-                      ThemeMention, User)
+from ..models import Facility, Response, ResponseTheme, Theme, ThemeMention, User
 from ..reports.queries import _like_pattern, month_bounds_utc
 from ..timeutil import to_tokyo
 
@@ -58,17 +57,10 @@ _LIST_CACHE_LOCK = threading.Lock()
 LIST_CACHE_SIZE = 8
 
 
-def decisions_state() -> tuple:
-    """Changes whenever a decision or theme edit is stored or undone (cheap: small tables)."""
-    state = []
-    for model in (ThemeDecision, ThemeEdit):
-        state.extend(db.session.execute(sa.select(sa.func.max(model.id), sa.func.count(model.undone_at))).one())
-    return tuple(state)
-
-
 def theme_list(run: dict) -> list[ThemeRow]:
     """Every theme of the run, largest first, then 未分類, each with its monthly split (cached)."""
-    key = (str(db.engine.url), run["id"], run.get("finished_at"), decisions_state())
+    key = (str(db.engine.url), run["id"], run.get("finished_at"),
+           analysis_decisions.decisions_state(db.engine))
     with _LIST_CACHE_LOCK:
         if key in _LIST_CACHE:
             _LIST_CACHE.move_to_end(key)
