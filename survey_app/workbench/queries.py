@@ -111,7 +111,16 @@ def _catalog_file_names(path: str, _mtime: float) -> dict[str, str]:
 
 
 def catalog_names(run: dict) -> dict[str, str]:
-    """Names of the run's catalog themes, met by the run or not (empty without a catalog)."""
+    """Names of the run's catalog themes, met by the run or not (empty without a catalog), and
+    of the published catalog's: a theme just promoted can be given to comments before the next run."""
+    names = dict(_run_catalog_names(run))  # a copy: the file names are cached
+    published = catalog_versions.published_catalog(db.engine) if names else None
+    for theme in (published or {}).get("catalog", {}).get("themes", []):
+        names.setdefault(theme["code"], theme.get("name", theme["code"]))
+    return names
+
+
+def _run_catalog_names(run: dict) -> dict[str, str]:
     spec = (run.get("parameters") or {}).get("catalog", "default")
     if spec in (None, "none"):
         return {}
