@@ -224,7 +224,7 @@ def overview_themes(client) -> str:
     return " ".join(re.findall(r'<td class="themes-cell">(.*?)</td>', html, re.S))
 
 
-def test_the_report_overview_shows_a_decision_at_once_not_cached_counts(app, analysed, analyst_client):  # noqa: F811
+def test_the_report_overview_shows_a_decision_at_once_not_cached_counts(app, analysed, analyst_client):
     before = overview_themes(analyst_client)  # the overview caches the run's theme counts
     with app.app_context():
         from survey_app.workbench.queries import catalog_names
