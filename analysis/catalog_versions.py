@@ -21,7 +21,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from .mentions import parse_labels
+from .mentions import format_labels, parse_labels
 from .store import get_engine, latest_run, read_mentions, read_responses, read_theme_assignments
 from .text import normalize
 
@@ -362,12 +362,57 @@ def promote_theme(base: dict, theme_id: str, name: str, description: str, exampl
     return candidate_catalog({**base, "themes": [*base["themes"], theme]}, examples)
 
 
+def _fit_examples(engine, examples, themes) -> tuple[list[dict], str]:
+    """The extra examples (the analysts' decisions) a catalog of ``themes`` can learn from.
+
+    A decision may name an analyst theme (``A01``) that the catalog lacks: it is mapped to the
+    catalog theme of the same name (an analyst theme promoted under its name), else the example
+    is left out rather than refusing the retrain. ``T00:N`` (says nothing) names no theme and
+    stays. Returns the examples and a note naming what was left out ("" when nothing was).
+    """
+    codes = {t["code"] for t in themes}
+    by_name = {normalize(t.get("name") or "").casefold(): t["code"] for t in themes if t.get("name")}
+    mapped = None
+    kept, unknown, n_left_out = [], set(), 0
+    for example in examples:
+        try:
+            points = parse_labels(example["labels"])
+        except ValueError:
+            kept.append(example)  # refused with its reason by start_retrain's check
+            continue
+        if all(code in codes for code, _ in points):
+            kept.append(example)
+            continue
+        if mapped is None:
+            from .decisions import theme_names
+
+            mapped = {code: by_name.get(normalize(name).casefold()) for code, name in theme_names(engine).items()}
+        renamed, seen = [], set()
+        for code, polarity in points:
+            code = code if code in codes else mapped.get(code) or code
+            if code not in seen:
+                seen.add(code)
+                renamed.append((code, polarity))
+        missing = {code for code, _ in renamed if code not in codes}
+        if missing:
+            unknown |= missing
+            n_left_out += 1
+        else:
+            kept.append({**example, "labels": format_labels(renamed)})
+    if not n_left_out:
+        return kept, ""
+    return kept, (f"判断 {n_left_out} 件は、カタログにないテーマ（{'、'.join(sorted(unknown))}）を指すため"
+                  "学習に使っていません。")
+
+
 def start_retrain(engine, base_id=None, extra_examples=(), created_by="", note="", catalog=None,
                   user_id=None) -> int:
     """Store a candidate version (status ``training``) built on ``base_id`` (default: the published one).
 
     ``catalog`` (e.g. from :func:`promote_theme`) replaces the base catalog the examples are
-    added to. The candidate's examples are checked here; :func:`run_retrain` does the long work.
+    added to. Extra examples naming themes the catalog lacks are mapped or left out (see
+    :func:`_fit_examples`; the version's note says so). The candidate's examples are checked
+    here; :func:`run_retrain` does the long work.
     """
     engine = get_engine(engine)
     shipped_id = ensure_shipped_version(engine)
@@ -375,6 +420,9 @@ def start_retrain(engine, base_id=None, extra_examples=(), created_by="", note="
         published = published_catalog(engine)
         base_id = published["id"] if published is not None else shipped_id
     base = find_version(engine, str(base_id))
+    extra_examples, left_out = _fit_examples(engine, extra_examples, (catalog or base["catalog"])["themes"])
+    if left_out:
+        note = " ".join(part for part in (note, left_out) if part)
     candidate = candidate_catalog(catalog or base["catalog"], extra_examples)
     codes = {t["code"] for t in candidate["themes"]}
     for example in candidate["examples"]:

@@ -33,7 +33,7 @@ from .text import normalize
 
 __all__ = [
     "DecisionError", "NO_CONTENT", "ANALYST_PREFIX", "apply_decisions", "decisions_as_examples",
-    "fingerprint", "merge_themes", "normalise_labels", "read_decisions", "read_edits",
+    "decisions_state", "fingerprint", "merge_themes", "normalise_labels", "read_decisions", "read_edits",
     "rename_theme", "split_theme", "store_decisions", "theme_names", "undo_decision", "undo_edit",
 ]
 
@@ -204,6 +204,20 @@ def current_decisions(engine, fingerprints) -> dict[str, dict]:
     """The decision in force for each of `fingerprints` that has one (id, labels, user_id, ...)."""
     with get_engine(engine).connect() as connection:
         return {fp: dict(row) for fp, row in _effective(connection, fingerprints).items()}
+
+
+def decisions_state(engine) -> tuple:
+    """Changes whenever a decision or theme edit is stored or undone (cheap: small tables).
+
+    Decisions and edits rewrite the latest run's rows, so a cache of counts read from a run
+    keys on this as well as on the run.
+    """
+    state = []
+    with get_engine(engine).connect() as connection:
+        for table in (theme_decisions, theme_edits):
+            state.extend(connection.execute(sa.select(sa.func.max(table.c.id),
+                                                      sa.func.count(table.c.undone_at))).one())
+    return tuple(state)
 
 
 def read_edits(engine) -> pd.DataFrame:

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 import pandas as pd
 import sqlalchemy as sa
 
+from analysis.decisions import decisions_state
 from analysis.masking import search_form
 from analysis.satisfaction import COUNT_COLUMNS, MIN_N, national_summary, rates_from_counts
 from analysis.store import aggregate_counts, latest_run
@@ -199,9 +200,9 @@ def overview(fiscal_year: int, facilities: list[Facility], *, restricted: bool,
     )
 
 
-# Theme counts depend only on the run (its rows never change) and the fiscal year, so they are
-# cached per run: the overview need not join a million theme rows on every view. Entries
-# expire after a while anyway, in case responses are deleted.
+# Theme counts depend on the run, the fiscal year and the analysts' decisions (which rewrite
+# the latest run's rows), so they are cached under those: the overview need not join a million
+# theme rows on every view. Entries expire after a while anyway, in case responses are deleted.
 _THEME_CACHE: OrderedDict = OrderedDict()
 _THEME_CACHE_LOCK = threading.Lock()
 THEME_CACHE_SIZE = 32
@@ -210,7 +211,7 @@ THEME_CACHE_SECONDS = 600
 
 def _theme_counts(run_id: int, fiscal_year: int, facility_ids: tuple[int, ...] | None) -> dict:
     """{facility_id: [(theme_id, count), …] by count} for a run and year, from SQL (cached)."""
-    key = (str(db.engine.url), run_id, fiscal_year, facility_ids)
+    key = (str(db.engine.url), run_id, fiscal_year, facility_ids, decisions_state(db.engine))
     now = time.monotonic()
     with _THEME_CACHE_LOCK:
         cached = _THEME_CACHE.get(key)

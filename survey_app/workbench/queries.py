@@ -22,8 +22,7 @@ from analysis.pipeline import UNCLASSIFIED_LABEL
 from analysis.store import latest_run, mention_counts, unclassified_counts
 
 from ..extensions import db
-from ..models import (Facility, Response, ResponseTheme, Theme, ThemeDecision, ThemeEdit,
-                      ThemeMention, User)
+from ..models import Facility, Response, ResponseTheme, Theme, ThemeMention, User
 from ..reports.queries import _like_pattern, month_bounds_utc
 from ..timeutil import to_tokyo
 
@@ -58,17 +57,10 @@ _LIST_CACHE_LOCK = threading.Lock()
 LIST_CACHE_SIZE = 8
 
 
-def decisions_state() -> tuple:
-    """Changes whenever a decision or theme edit is stored or undone (cheap: small tables)."""
-    state = []
-    for model in (ThemeDecision, ThemeEdit):
-        state.extend(db.session.execute(sa.select(sa.func.max(model.id), sa.func.count(model.undone_at))).one())
-    return tuple(state)
-
-
 def theme_list(run: dict) -> list[ThemeRow]:
     """Every theme of the run, largest first, then 未分類, each with its monthly split (cached)."""
-    key = (str(db.engine.url), run["id"], run.get("finished_at"), decisions_state())
+    key = (str(db.engine.url), run["id"], run.get("finished_at"),
+           analysis_decisions.decisions_state(db.engine))
     with _LIST_CACHE_LOCK:
         if key in _LIST_CACHE:
             _LIST_CACHE.move_to_end(key)
@@ -119,7 +111,16 @@ def _catalog_file_names(path: str, _mtime: float) -> dict[str, str]:
 
 
 def catalog_names(run: dict) -> dict[str, str]:
-    """Names of the run's catalog themes, met by the run or not (empty without a catalog)."""
+    """Names of the run's catalog themes, met by the run or not (empty without a catalog), and
+    of the published catalog's: a theme just promoted can be given to comments before the next run."""
+    names = dict(_run_catalog_names(run))  # a copy: the file names are cached
+    published = catalog_versions.published_catalog(db.engine) if names else None
+    for theme in (published or {}).get("catalog", {}).get("themes", []):
+        names.setdefault(theme["code"], theme.get("name", theme["code"]))
+    return names
+
+
+def _run_catalog_names(run: dict) -> dict[str, str]:
     spec = (run.get("parameters") or {}).get("catalog", "default")
     if spec in (None, "none"):
         return {}

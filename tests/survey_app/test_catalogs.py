@@ -240,3 +240,43 @@ def test_promoting_a_discovered_theme_builds_a_version_with_its_reviewed_comment
     assert moves[("D01", "T09")]["count"] >= 10 and moves[("D01", "T09")]["from_label"] == "駐車場が狭い"
     html = analyst_client.get(f"/themes/catalog/{version_id}").get_data(as_text=True)
     assert 'data-move="D01-T09"' in html and "090-1234-5678" not in html
+
+
+def test_decisions_naming_analyst_themes_or_no_content_are_mapped_or_left_out_not_a_failed_retrain(
+        app):
+    from analysis import decisions
+
+    from ..analysis.test_decisions import insert
+
+    insert(app, [*PARKING, "職員さんが親切", "待ち時間が長い", "土曜も開けてほしい"] * 2)  # with comment_masked
+    url = database_url(app)
+    engine = store.get_engine(url)
+    small_id = catalog_versions.import_catalog(engine, small_catalog_json())
+    catalog_versions.publish(engine, small_id)
+    assert cli.main(["run", "--database-url", url, "--k", "2", "--jobs", "1"]) == 0
+    decisions.store_decisions(engine, [(text, "T07:R") for text in PARKING])
+    parking = set(store.read_responses(engine).query("comment in @PARKING")["response_id"])
+    ids = [int(i) for i in parking]
+    _edit, analyst = decisions.split_theme(engine, "T07", ids, "駐車場")  # A01, named 駐車場
+    decisions.store_decisions(engine, [("職員さんが親切", "A09:P"), ("待ち時間が長い", decisions.NO_CONTENT)])
+    examples = catalog_versions.decision_examples(engine)
+    assert {e["labels"] for e in examples} >= {f"{analyst}:R", "A09:P", "T00:N"}
+
+    # The small catalog has neither theme: their decisions are left out, and the note says so.
+    version = catalog_versions.retrain(engine, extra_examples=examples, note="再学習")
+    assert version["status"] == "ready"
+    assert version["note"].startswith("再学習 判断 ") and f"（{analyst}、A09）" in version["note"]
+    labels = {e["comment"]: e["labels"] for e in version["catalog"]["examples"]}
+    assert labels["待ち時間が長い"] == "T00:N" and "職員さんが親切" not in labels
+    assert not any(code in labels.values() for code in (f"{analyst}:R", "A09:P"))
+
+    # Promoted under its name, the analyst theme's decisions teach the new catalog theme.
+    promoted = catalog_versions.promote_theme(SMALL_CATALOG, "T12", "駐車場", "",
+                                              [{"comment": c, "labels": "T12:R"} for c in PARKING[:2]])
+    version_id = catalog_versions.start_retrain(engine, small_id, examples,
+                                                catalog=promoted, note="昇格")
+    version = catalog_versions.run_retrain(engine, version_id)
+    assert version["status"] == "ready" and "（A09）" in version["note"] and analyst not in version["note"]
+    labels = {e["comment"]: e["labels"] for e in version["catalog"]["examples"]}
+    assert all(labels[text] == "T12:R" for text in PARKING)
+    engine.dispose()

@@ -216,3 +216,25 @@ def test_rename_merge_and_split_through_the_pages_are_audited_and_undoable(app, 
     assert reply.status_code == 303
     assert set(store.read_mentions(analysed).query("theme_id == 'A01'")["response_id"]) == set(ids)
     assert ("workbench.edit_undone", f"edit:{merge_id}") in audit_actions(app)
+
+
+def overview_themes(client) -> str:
+    """The theme cells of the report overview, as a reader sees them."""
+    html = client.get("/reports/").get_data(as_text=True)
+    return " ".join(re.findall(r'<td class="themes-cell">(.*?)</td>', html, re.S))
+
+
+def test_the_report_overview_shows_a_decision_at_once_not_cached_counts(app, analysed, analyst_client):
+    before = overview_themes(analyst_client)  # the overview caches the run's theme counts
+    with app.app_context():
+        from survey_app.workbench.queries import catalog_names
+
+        names = catalog_names(store.latest_run(db.engine))
+    code, label = next((c, n) for c, n in sorted(names.items()) if n not in before)
+    texts = [t for t in COMMENTS if t != "特になし"][:5]
+    for text in texts:
+        current, ids = theme_of(analysed, text)
+        assert decide(analyst_client, current, ids[0], [(code, "request")]).status_code == 303
+    # Ten of the facility's comments now have the theme: the largest, shown at once.
+    first = re.search(r'<ol class="theme-list"><li>([^<]*)<', overview_themes(analyst_client))
+    assert first and first.group(1).strip() == label
