@@ -39,7 +39,7 @@ def download_each(page, exports, tmp_path):
     """Click each export link; check the file's name and its first bytes."""
     for label, filename, magic in exports:
         with page.expect_download() as info:
-            page.get_by_role("link", name=label).click()
+            page.get_by_role("link", name=label, exact=True).click()
         download = info.value
         assert download.suggested_filename == filename
         path = tmp_path / filename

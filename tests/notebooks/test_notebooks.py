@@ -130,7 +130,7 @@ def test_facility_satisfaction_runs_end_to_end(demo_database, tmp_path):
     # The latest fiscal year (the default): its 未分類 count and n_examples of its comments.
     year = int(store.read_responses(demo_database)["fiscal_year"].max())
     count, examples = _unclassified_shown(notebook, demo_database, year)
-    assert count > 0 and examples == 2
+    assert examples == min(2, count)  # the count line is there even when every comment is themed
     # Praise / request per theme and satisfaction by mention (Wilson bounds) of the stored run.
     voices_csv = pd.read_csv(tmp_path / "out" / "theme_voices.csv", encoding="utf-8-sig")
     assert list(voices_csv.columns) == ["theme_id", "theme_label", "praise", "request", "total"]

@@ -38,11 +38,13 @@ def csrf(page: str) -> str:
 
 
 def theme_of(db_url, text):
-    """A theme code of the latest run that mentions `text`, and its response ids."""
+    """A theme code of the latest run that mentions `text` (the 未分類 page's when none does),
+    and its response ids."""
     mentions = store.read_mentions(db_url)
     with store.get_engine(db_url).connect() as connection:
         ids = [i for (i,) in connection.execute(sa.text("SELECT id FROM responses WHERE comment = :t"), {"t": text})]
-    return mentions[mentions["response_id"].isin(ids)]["theme_id"].iloc[0], ids
+    found = mentions[mentions["response_id"].isin(ids)]["theme_id"]
+    return (found.iloc[0] if len(found) else "unclassified"), ids
 
 
 def decide(client, code, response_id, rows, action="save"):
