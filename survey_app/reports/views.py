@@ -243,7 +243,7 @@ def export_comments_csv(code: str):
     fiscal_year = fiscal_year_arg()
     filters = comment_filters(fiscal_year)
     run = queries.latest_run(queries.db.engine)
-    run_id = run["id"] if run else None
+    run_id = run["results_run_id"] if run else None
     labels = queries.theme_labels(run_id, [facility.id] if restricted() else None) if run_id else {}
     record("report.export", f"{facility.code} comments.csv fy={fiscal_year}")
     return exports.comments_csv_response(facility, fiscal_year, filters, run_id, labels)
