@@ -63,6 +63,8 @@ def centroids(normalized, codes, weights=None):
 def _matrix(stored):
     codes = [code for code, centroid in stored.items()
              if centroid and centroid.get("space") == SPACE]
+    if not codes:  # a run without discovered themes: nothing to join (and nothing to normalise)
+        return codes, None
     data, indices, indptr = [], [], [0]
     for code in codes:
         indices.extend(stored[code]["index"])

@@ -88,12 +88,17 @@ class _LineProgress:
         sys.stderr.flush()
         self.shown_at, self.shown_n = now, self.n
 
+    def close(self):
+        """The last line, unless it was just shown (tqdm's close, for bars not used with `with`)."""
+        if self.shown_n != self.n:
+            self._show(time.monotonic())
+
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        if self.shown_n != self.n and exc[0] is None:
-            self._show(time.monotonic())
+        if exc[0] is None:
+            self.close()
         return False
 
 

@@ -216,3 +216,16 @@ def test_rename_merge_and_split_through_the_pages_are_audited_and_undoable(app, 
     assert reply.status_code == 303
     assert set(store.read_mentions(analysed).query("theme_id == 'A01'")["response_id"]) == set(ids)
     assert ("workbench.edit_undone", f"edit:{merge_id}") in audit_actions(app)
+
+
+def test_after_an_incremental_run_the_workbench_lists_the_results_it_extends(app, analysed, analyst_client):  # noqa: F811
+    insert(app, [PARKING])
+    assert cli.main(["run", "--database-url", analysed, "--k", "2", "--jobs", "1", "--incremental"]) == 0
+    run_ = store.latest_run(analysed)
+    assert run_["results_run_id"] != run_["id"]
+    html = analyst_client.get("/themes/").get_data(as_text=True)
+    themes = store.read_themes(analysed)
+    assert len(themes) and all(f"/themes/{code}" in html for code in themes["theme_id"].dropna())
+    code, ids = theme_of(analysed, PARKING)
+    page = analyst_client.get(f"/themes/{code}")
+    assert page.status_code == 200 and PARKING in page.get_data(as_text=True)
