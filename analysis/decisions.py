@@ -244,7 +244,7 @@ def theme_names(engine) -> dict[str, str]:
 # --- the run: apply decisions ------------------------------------------------------------------
 
 
-def apply_decisions(engine, result: ThemeResult, catalog=None) -> ThemeResult:
+def apply_decisions(engine, result: ThemeResult, catalog=None, weights=None) -> ThemeResult:
     """Give every decided comment of a pipeline result exactly its decided mentions.
 
     `result` is :func:`analysis.pipeline.assign_themes`' output on masked comments (its
@@ -253,7 +253,8 @@ def apply_decisions(engine, result: ThemeResult, catalog=None) -> ThemeResult:
     model's span where it found the same theme, else the whole comment); ``T00:N`` makes it a
     no-comment answer. Theme labels set in the workbench replace the model's (and the
     `catalog`'s, which names catalog themes the model did not meet), and the themes' sizes and
-    praise/request split are counted again.
+    praise/request split are counted again, each row as `weights` answers (default 1: for the
+    distinct comments of ``survey-analysis run``, how many answers each stands for).
 
     Returns
     -------
@@ -298,12 +299,15 @@ def apply_decisions(engine, result: ThemeResult, catalog=None) -> ThemeResult:
     mentions = mentions.sort_values(["row", "rank"], kind="stable").reset_index(drop=True)
     main_label = assignments["theme_id"].map(labels_of)
     assignments["theme_label"] = main_label.where(assignments["theme_id"].notna(), None)
-    return ThemeResult(assignments, _recount(result.themes, assignments, mentions, labels_of), mentions)
+    weights = np.ones(len(assignments), dtype=np.int64) if weights is None else np.asarray(weights)
+    return ThemeResult(assignments, _recount(result.themes, assignments, mentions, labels_of, weights),
+                       mentions)
 
 
 def _recount(themes: pd.DataFrame, assignments: pd.DataFrame, mentions: pd.DataFrame,
-             labels_of: dict) -> pd.DataFrame:
-    """The themes summary again after decisions: sizes, split, labels, representatives."""
+             labels_of: dict, weights) -> pd.DataFrame:
+    """The themes summary again after decisions: sizes, split, labels, representatives
+    (discovered themes keep their centroid)."""
     order = [code for code in themes["theme_id"] if code is not None]
     order += sorted(set(mentions["theme_id"]) - set(order))
     before = {row["theme_id"]: row for row in themes.to_dict("records")}
@@ -320,19 +324,24 @@ def _recount(themes: pd.DataFrame, assignments: pd.DataFrame, mentions: pd.DataF
                 break
             if r not in representatives:
                 representatives.append(int(r))
+        # A comment mentions a theme at most once, so each mention row is one input row.
+        member_weights = weights[members["row"].to_numpy()]
+        polarity = members["polarity"].to_numpy()
         rows.append({
             "theme_id": code, "label": labels_of.get(code, code),
             "source": old.get("source") or ("analyst" if code.startswith(ANALYST_PREFIX) else "catalog"),
-            "size": int(members["row"].nunique()),
-            "praise": int((members["polarity"] == "praise").sum()),
-            "request": int((members["polarity"] == "request").sum()),
+            "size": int(member_weights.sum()),
+            "praise": int(member_weights[polarity == "praise"].sum()),
+            "request": int(member_weights[polarity == "request"].sum()),
             "representatives": representatives, "words": old.get("words", []),
+            "centroid": old.get("centroid"),
         })
     unclassified = np.flatnonzero((assignments["source"] == "unclassified").to_numpy())
     if len(unclassified):
         rows.append({"theme_id": None, "label": UNCLASSIFIED_LABEL, "source": "unclassified",
-                     "size": len(unclassified), "praise": 0, "request": 0,
-                     "representatives": [int(r) for r in unclassified[:5]], "words": []})
+                     "size": int(weights[unclassified].sum()), "praise": 0, "request": 0,
+                     "representatives": [int(r) for r in unclassified[:5]], "words": [],
+                     "centroid": None})
     frame = pd.DataFrame(rows, columns=themes.columns)
     frame["theme_id"] = pd.Series([row["theme_id"] for row in rows], dtype=object)
     return frame
@@ -420,8 +429,9 @@ def _set_run_labels(connection, run_id, response_ids, labels, names, source=DECI
 
 
 def _latest_run_id(engine):
+    """The run holding the latest results' rows (an incremental run's are its base's)."""
     run = latest_run(engine)
-    return None if run is None else run["id"]
+    return None if run is None else run["results_run_id"]
 
 
 def _store(connection, run_id, items, user_id, edit_id=None, response_ids=None,

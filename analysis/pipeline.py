@@ -6,6 +6,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from . import centroids as theme_centroids
 from .catalog import ThemeCatalog, analyze_comments
 from .mentions import format_labels
 from .nocomment import is_no_comment
@@ -28,6 +29,8 @@ LEFTOVER_SAMPLE_SIZE = 400
 # best one, at this mean probability.
 KNOWN_GROUP_AGREEMENT = 0.6
 KNOWN_GROUP_CONFIDENCE = 0.45
+# Distinct comments analysed and classified between two progress reports.
+PROGRESS_BLOCK = 20_000
 
 
 class ThemeResult(NamedTuple):
@@ -42,7 +45,7 @@ MENTION_COLUMNS = ["row", "theme_id", "polarity", "score", "span_start", "span_e
 
 
 def assign_themes(texts, catalog=None, n_themes="auto", random_state=0, n_jobs=1, discover=True, encoder="auto",
-                  vector_cache=None):
+                  vector_cache=None, weights=None, progress=None, known_themes=None):
     """Find every point each comment makes: catalog themes, discovered ones, or 未分類.
 
     Each comment with content yields mentions of catalog themes (``T01``...)
@@ -70,9 +73,21 @@ def assign_themes(texts, catalog=None, n_themes="auto", random_state=0, n_jobs=1
     encoder : {"auto", "on", "off"}, default="auto"
         Read comments with sentence vectors too (see :meth:`ThemeCatalog.mentions`):
         ``auto`` reads a few hundred comments whole with them and, of a large
-        survey, those the fast model is least sure of.
+        survey, those the fast model is least sure of; it decides on all the
+        distinct comments, not on a block of them.
     vector_cache : cache, optional
         Sentence vectors of earlier runs (:class:`analysis.store.DatabaseVectorCache`).
+    weights : list of int, optional
+        How many answers each text stands for (default 1 each): the distinct comments of a
+        large survey with their counts give the same themes, sizes and labels as every
+        answer, in the memory of the distinct comments.
+    progress : callable, optional
+        Called with the number of distinct comments with content analysed, after each block
+        of ``PROGRESS_BLOCK``.
+    known_themes : dict, optional
+        ``{code: {"label": str, "centroid": dict}}``: discovered themes of an earlier run
+        (see :mod:`analysis.centroids`). What the catalog leaves joins the nearest of them
+        instead of being clustered again; without any, it is unclassified.
 
     Returns
     -------
@@ -83,7 +98,8 @@ def assign_themes(texts, catalog=None, n_themes="auto", random_state=0, n_jobs=1
         or ``"unclassified"``), ``mentions`` (``"T07:R;T01:P"``, main point
         first). ``themes``: one row per theme used: ``theme_id``, ``label``,
         ``source``, ``size`` (comments mentioning it), ``praise``,
-        ``request``, ``representatives`` (input rows), ``words``.
+        ``request``, ``representatives`` (input rows), ``words``,
+        ``centroid`` (discovered themes: see :func:`analysis.centroids.centroids`).
         ``mentions``: one row per mention: ``row`` (input row),
         ``theme_id``, ``polarity``, ``score``, ``span_start``/``span_end``
         (offsets into the normalised comment), ``rank`` (0 = main point).
@@ -96,32 +112,52 @@ def assign_themes(texts, catalog=None, n_themes="auto", random_state=0, n_jobs=1
     elif not isinstance(catalog, ThemeCatalog):
         catalog = ThemeCatalog.load(catalog)
 
+    weights = [1] * len(texts) if weights is None else [int(w) for w in weights]
+    if len(weights) != len(texts):
+        raise ValueError(f"{len(weights)} weights for {len(texts)} texts")
     # Normalise each distinct raw answer once, then work on distinct normalised texts.
     normalized_of = {}
     normalized = []
-    for text in texts:
+    multiplicity = collections.Counter()
+    for text, weight in zip(texts, weights):
         key = text if isinstance(text, str) else repr(text)
         norm = normalized_of.get(key)
         if norm is None:
             norm = normalized_of[key] = normalize(text)
         normalized.append(norm)
-    multiplicity = collections.Counter(normalized)
+        multiplicity[norm] += weight
     content = [t for t in multiplicity if not is_no_comment(t)]
     tokenizer = JapaneseTokenizer(n_jobs=n_jobs)
-    analysed = dict(zip(content, analyze_comments(content, tokenizer, [multiplicity[t] for t in content])))
-
     # Mentions of each distinct text: (code, polarity, score, span_start, span_end).
-    found = {}
-    if catalog is not None and content:
-        found = dict(zip(content, catalog.mentions([analysed[t] for t in content], n_jobs=n_jobs,
+    # Display-form counts add up across blocks, so blocks give what one call would. The
+    # encoder's "auto" decides on the whole set, and its budget is the whole set's: it reads
+    # a few thousand comments at most, in one block.
+    if catalog is not None:
+        encoder = catalog.encoder_for(encoder, len(content))
+    block_size = PROGRESS_BLOCK if isinstance(encoder, str) and encoder in ("off", "on") else max(len(content), 1)
+    analysed, found = {}, {}
+    for start in range(0, len(content), block_size):
+        block = content[start:start + block_size]
+        analysed.update(zip(block, analyze_comments(block, tokenizer, [multiplicity[t] for t in block])))
+        if catalog is not None:
+            found.update(zip(block, catalog.mentions([analysed[t] for t in block], n_jobs=n_jobs,
                                                      encoder=encoder, vector_cache=vector_cache)))
+        if progress is not None:
+            progress(len(block))
     names = dict(catalog.names) if catalog is not None else {}
 
     leftover = [t for t in content if not found.get(t)]
     discovered = None
+    centroids = {}
     # Without a catalog, discovery is all there is: any three distinct comments will do.
     min_comments = MIN_COMMENTS_FOR_DISCOVERY if catalog is not None else 3
-    if discover and len(leftover) >= min_comments:
+    if known_themes is not None:
+        codes, scores = theme_centroids.nearest(
+            leftover, {code: theme.get("centroid") for code, theme in known_themes.items()})
+        placed = {text: (code, known_themes[code].get("label") or code, float(score))
+                  for text, code, score in zip(leftover, codes, scores) if code is not None}
+        _place(placed, found, names, catalog, analysed)
+    elif discover and len(leftover) >= min_comments:
         leftover_set = set(leftover)
         rows = [i for i, t in enumerate(normalized) if t in leftover_set]
         sample_size = LEFTOVER_SAMPLE_SIZE if catalog is not None else ThemeDiscovery().sample_size
@@ -130,6 +166,7 @@ def assign_themes(texts, catalog=None, n_themes="auto", random_state=0, n_jobs=1
         discovered._fit_normalized(
             [texts[i] for i in rows], [normalized[i] for i in rows],
             tokens_of={t: analysed[t].tokens for t in leftover}, tokenizer=tokenizer,
+            weights=[weights[i] for i in rows],
         )
         theme_names = dict(zip(discovered.themes_["theme"], discovered.themes_["label"]))
         placed = {}
@@ -138,12 +175,24 @@ def assign_themes(texts, catalog=None, n_themes="auto", random_state=0, n_jobs=1
                 placed.setdefault(normalized[i], (f"D{label + 1:02d}", theme_names[label], float(theme_score)))
         if catalog is not None:
             placed = _known_groups_to_catalog(placed, catalog, analysed)
-        polarity = _polarity(catalog, [analysed[t] for t in placed])
-        for (text, (code, label, theme_score)), sense in zip(placed.items(), polarity):
-            found[text] = [(code, sense, theme_score, 0, len(text))]
-            names[code] = label
+        _place(placed, found, names, catalog, analysed)
+        # Where later answers will look for these themes (incremental runs).
+        still_discovered = [(text, code) for text, (code, _, _) in placed.items()
+                            if catalog is None or code not in catalog.codes]
+        if still_discovered:
+            centroids = theme_centroids.centroids([t for t, _ in still_discovered],
+                                                  [c for _, c in still_discovered],
+                                                  [multiplicity[t] for t, _ in still_discovered])
 
-    return _results(texts, normalized, analysed, found, names, catalog, discovered)
+    return _results(texts, normalized, weights, analysed, found, names, catalog, discovered, centroids)
+
+
+def _place(placed, found, names, catalog, analysed):
+    """Record the one mention of each comment placed in a discovered theme as a whole."""
+    polarity = _polarity(catalog, [analysed[t] for t in placed])
+    for (text, (code, label, theme_score)), sense in zip(placed.items(), polarity):
+        found[text] = [(code, sense, theme_score, 0, len(text))]
+        names[code] = label
 
 
 def _known_groups_to_catalog(placed, catalog, analysed):
@@ -176,7 +225,7 @@ def _polarity(catalog, analysed):
     return list(catalog.mention_classifier_.polarity(analysed))
 
 
-def _results(texts, normalized, analysed, found, names, catalog, discovered):
+def _results(texts, normalized, weights, analysed, found, names, catalog, discovered, centroids):
     n = len(texts)
     theme_id = np.full(n, None, dtype=object)
     theme_label = np.full(n, None, dtype=object)
@@ -212,10 +261,12 @@ def _results(texts, normalized, analysed, found, names, catalog, discovered):
     )
     mentions = pd.DataFrame(mention_rows, columns=MENTION_COLUMNS)
     mentions = mentions.astype({"row": int, "span_start": int, "span_end": int, "rank": int, "score": float})
-    return ThemeResult(assignments, _summarise(assignments, mentions, names, catalog, discovered), mentions)
+    summary = _summarise(assignments, mentions, np.asarray(weights, dtype=np.int64), names, catalog,
+                         discovered, centroids)
+    return ThemeResult(assignments, summary, mentions)
 
 
-def _summarise(assignments, mentions, names, catalog, discovered):
+def _summarise(assignments, mentions, weights, names, catalog, discovered, centroids):
     """One row per theme mentioned, catalog themes in catalog order, then discovered ones."""
     words = {}
     if discovered is not None:
@@ -237,18 +288,22 @@ def _summarise(assignments, mentions, names, catalog, discovered):
                 representatives.append(int(row))
             if len(representatives) == 5:
                 break
+        # A comment mentions a theme at most once, so each mention row is one input row.
+        member_weights = weights[members["row"].to_numpy()]
         rows.append({
             "theme_id": code, "label": names.get(code, code),
             "source": "catalog" if code in catalog_codes else "discovery",
-            "size": int(members["row"].nunique()),
-            "praise": int((members["polarity"] == "praise").sum()),
-            "request": int((members["polarity"] == "request").sum()),
+            "size": int(member_weights.sum()),
+            "praise": int(member_weights[(members["polarity"] == "praise").to_numpy()].sum()),
+            "request": int(member_weights[(members["polarity"] == "request").to_numpy()].sum()),
             "representatives": representatives, "words": words.get(code, []),
+            "centroid": centroids.get(code),
         })
     unclassified = np.flatnonzero((assignments["source"] == "unclassified").to_numpy())
     if len(unclassified):
         rows.append({"theme_id": None, "label": UNCLASSIFIED_LABEL, "source": "unclassified",
-                     "size": len(unclassified), "praise": 0, "request": 0,
-                     "representatives": [int(r) for r in unclassified[:5]], "words": []})
+                     "size": int(weights[unclassified].sum()), "praise": 0, "request": 0,
+                     "representatives": [int(r) for r in unclassified[:5]], "words": [],
+                     "centroid": None})
     return pd.DataFrame(rows, columns=["theme_id", "label", "source", "size", "praise", "request",
-                                       "representatives", "words"])
+                                       "representatives", "words", "centroid"])

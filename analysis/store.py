@@ -30,22 +30,28 @@ __all__ = [
     "DatabaseVectorCache",
     "StoreError",
     "aggregate_counts",
+    "extend_run",
     "fail_run",
     "get_engine",
+    "iter_comments",
     "latest_run",
     "mention_counts",
+    "read_centroids",
     "read_mentions",
     "read_responses",
     "read_runs",
     "read_theme_assignments",
     "read_themes",
     "save_run",
+    "save_run_chunks",
     "start_run",
     "unclassified_counts",
 ]
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 INSERT_CHUNK_SIZE = 5000
+# Answers read per round trip by iter_comments: memory follows the distinct comments, not this.
+READ_CHUNK_SIZE = 20_000
 # Tokyo has no daylight saving time: the calendar month is that of UTC + 9 hours.
 TOKYO_OFFSET_HOURS = 9
 
@@ -233,6 +239,43 @@ def _response_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def iter_comments(engine, fiscal_years=None, after_response_id=None, chunk_size=READ_CHUNK_SIZE):
+    """Yield the answers' masked comments chunk by chunk, ordered by id.
+
+    Parameters
+    ----------
+    engine : Engine or str
+    fiscal_years : int or iterable of int, optional
+    after_response_id : int, optional
+        Only answers with a greater id (those stored after an earlier run).
+    chunk_size : int, default READ_CHUNK_SIZE
+        Answers per chunk, fetched with a streaming cursor.
+
+    Yields
+    ------
+    (numpy.ndarray of int64, list of str or None)
+        Response ids and their comments as readers see them (``responses.comment_masked``;
+        the comment itself where that was never filled in, for the caller to mask).
+    """
+    engine = get_engine(engine)
+    r = responses.c
+    comment = sa.case((r.comment_masked.is_not(None), r.comment_masked), else_=r.comment)
+    statement = sa.select(r.id, comment.label("comment")).order_by(r.id)
+    fiscal_years = _as_list(fiscal_years)
+    if fiscal_years is not None:
+        statement = statement.where(r.fiscal_year.in_([int(y) for y in fiscal_years]))
+    if after_response_id is not None:
+        statement = statement.where(r.id > int(after_response_id))
+    try:
+        with engine.connect() as connection:
+            result = connection.execution_options(yield_per=int(chunk_size)).execute(statement)
+            for partition in result.partitions():
+                ids = np.fromiter((row[0] for row in partition), dtype=np.int64, count=len(partition))
+                yield ids, [row[1] for row in partition]
+    except DBAPIError as error:
+        raise _wrap_error(engine, error, ("responses",)) from error
+
+
 def _month_expression(engine: Engine, column):
     """"YYYY-MM" of a naive UTC column on the Tokyo calendar, with inline constants so the
     SELECT and GROUP BY expressions are textually identical."""
@@ -402,9 +445,11 @@ def start_run(engine, parameters=None, versions=None, catalog_version=None):
 
 
 def fail_run(engine, run_id):
-    """Mark a run as ``failed`` with its finishing time."""
+    """Mark a run as ``failed`` with its finishing time, and drop the rows it wrote so far."""
     engine = get_engine(engine)
     with engine.begin() as connection:
+        for table in (theme_mentions, response_themes, themes_table):
+            connection.execute(table.delete().where(table.c.run_id == run_id))
         connection.execute(
             analysis_runs.update().where(analysis_runs.c.id == run_id)
             .values(status="failed", finished_at=_utcnow()))
@@ -503,8 +548,31 @@ def _mention_rows(run_id: int, mentions: pd.DataFrame, assignment_rows: list[dic
     return rows
 
 
-def _theme_rows(run_id: int, themes: pd.DataFrame | None, assignment_rows: list[dict],
-                mention_rows: list[dict] = ()) -> list[dict]:
+class _Tally:
+    """What a run's rows add up to, chunk by chunk: answers, comments, the last answer, each
+    theme's answers and the themes mentioned (all of which the themes frame must list)."""
+
+    def __init__(self):
+        self.n_responses = self.n_comments = 0
+        self.last_response_id = None
+        self.sizes: dict[str, int] = {}
+        self.mentioned: set[str] = set()
+
+    def add(self, assignment_rows, mention_rows):
+        self.n_responses += len(assignment_rows)
+        for row in assignment_rows:
+            if row["source"] != "no_comment":
+                self.n_comments += 1
+            if row["theme_id"] is not None:
+                self.sizes[row["theme_id"]] = self.sizes.get(row["theme_id"], 0) + 1
+        if assignment_rows:
+            last = max(row["response_id"] for row in assignment_rows)
+            self.last_response_id = max(last, self.last_response_id or last)
+        # A theme met only as a second point of some comments is a theme of the run too.
+        self.mentioned.update(row["theme_id"] for row in mention_rows)
+
+
+def _theme_rows(run_id: int, themes: pd.DataFrame | None, tally: _Tally) -> list[dict]:
     """Rows of ``themes``: one per theme of `themes`, its source as the pipeline gave it (a
     code's first letter says nothing: a catalog may hold a promoted D03). Every theme the
     assignments or mentions name must be there; the 未分類 row (no theme_id) is no theme."""
@@ -514,10 +582,7 @@ def _theme_rows(run_id: int, themes: pd.DataFrame | None, assignment_rows: list[
     if missing:
         raise ValueError(f"themes lack column(s): {', '.join(missing)} "
                          "(assign_themes' themes have them)")
-    sizes: dict[str, int] = {}
-    for row in assignment_rows:
-        if row["theme_id"] is not None:
-            sizes[row["theme_id"]] = sizes.get(row["theme_id"], 0) + 1
+    sizes = tally.sizes
     rows, seen = [], set()
     for record in themes.to_dict("records"):
         code = _none_if_missing(record.get("theme_id"))
@@ -529,6 +594,7 @@ def _theme_rows(run_id: int, themes: pd.DataFrame | None, assignment_rows: list[
         if source not in THEME_SOURCES:
             raise ValueError(f"theme {code} has source {source!r}, not one of {list(THEME_SOURCES)}")
         size = record.get("size")
+        centroid = record.get("centroid")
         rows.append({
             "run_id": run_id,
             "theme_id": code,
@@ -539,8 +605,9 @@ def _theme_rows(run_id: int, themes: pd.DataFrame | None, assignment_rows: list[
             "words": _list_or_empty(record.get("words")),
             "representative_response_ids": [
                 int(v) for v in _list_or_empty(record.get("representative_response_ids"))],
+            "centroid": _jsonable(centroid) if isinstance(centroid, Mapping) else None,
         })
-    absent = sorted((set(sizes) | {row["theme_id"] for row in mention_rows}) - seen)
+    absent = sorted((set(sizes) | tally.mentioned) - seen)
     if absent:
         raise ValueError(f"themes lack theme(s) that assignments or mentions name: "
                          f"{', '.join(absent[:5])}")
@@ -552,15 +619,124 @@ def _chunks(rows: list, size: int):
         yield rows[start:start + size]
 
 
+def _insert_chunk(connection, run_id, assignments, mentions, tally) -> int:
+    """Insert one chunk's response_themes and theme_mentions rows; return its answers."""
+    assignment_rows = _assignment_rows(run_id, assignments)
+    mention_rows = [] if mentions is None else _mention_rows(run_id, mentions, assignment_rows)
+    tally.add(assignment_rows, mention_rows)
+    for rows in _chunks(assignment_rows, INSERT_CHUNK_SIZE):
+        connection.execute(response_themes.insert(), rows)
+    for rows in _chunks(mention_rows, INSERT_CHUNK_SIZE):
+        connection.execute(theme_mentions.insert(), rows)
+    return len(assignment_rows)
+
+
+def _run_values(parameters, versions, catalog_version, **values) -> dict:
+    values = {"status": "complete", "finished_at": _utcnow(), **values}
+    if parameters is not None:
+        values["parameters"] = _jsonable(parameters)
+    if versions is not None:
+        values["versions"] = _jsonable(versions)
+    if catalog_version is not None:
+        values["catalog_version"] = catalog_version
+    return values
+
+
+def _delete_other_runs(engine, run_id, last_response_id):
+    """Delete the theme rows of every other run, a range of answers per transaction, so that
+    tablets writing meanwhile never wait long for the database."""
+    with engine.connect() as connection:
+        # Run ids, not run_id != …: the primary keys start with run_id.
+        others = connection.execute(
+            sa.select(analysis_runs.c.id).where(analysis_runs.c.id != run_id)).scalars().all()
+    if not others:
+        return
+    for table in (theme_mentions, response_themes):
+        start = 0
+        while start <= (last_response_id or 0):
+            with engine.begin() as connection:
+                connection.execute(table.delete().where(
+                    table.c.run_id.in_(others), table.c.response_id >= start,
+                    table.c.response_id < start + READ_CHUNK_SIZE))
+            start += READ_CHUNK_SIZE
+        with engine.begin() as connection:  # answers stored after this run read them
+            connection.execute(table.delete().where(table.c.run_id.in_(others)))
+
+
+def save_run_chunks(engine, chunks, themes, parameters=None, versions=None, catalog_version=None,
+                    run_id=None, progress=None):
+    """Store a complete run whose rows come chunk by chunk (memory: one chunk).
+
+    Each chunk is written in its own transaction under a run still marked ``running``, which
+    no reader reads; then one transaction writes the themes and marks the run ``complete``,
+    and the theme rows of every other run are deleted (a range of answers at a time), so each
+    answer keeps one current theme row. The ``analysis_runs`` rows stay as history. On
+    failure the run is marked ``failed``, its rows deleted and the error re-raised.
+
+    Parameters
+    ----------
+    engine : Engine or str
+    chunks : iterable of (pandas.DataFrame, pandas.DataFrame or None)
+        ``(assignments, mentions)`` as in :func:`save_run`, mention rows naming positions in
+        their own chunk's assignments; no answer in two chunks.
+    themes : pandas.DataFrame, callable or None
+        As in :func:`save_run` (plus an optional ``centroid`` dict per discovered theme), or a
+        callable returning it, called after the last chunk.
+    parameters, versions, catalog_version, run_id, progress
+        As in :func:`save_run`.
+
+    Returns
+    -------
+    int
+        The run id.
+    """
+    engine = get_engine(engine)
+    if run_id is None:
+        run_id = start_run(engine, parameters, versions, catalog_version)
+    tally = _Tally()
+    try:
+        for assignments, mentions in chunks:
+            with engine.begin() as connection:
+                written = _insert_chunk(connection, run_id, assignments, mentions, tally)
+            if progress is not None:
+                progress(written)
+        theme_frame = themes() if callable(themes) else themes
+        theme_rows = _theme_rows(run_id, theme_frame, tally)
+        values = _run_values(parameters, versions, catalog_version,
+                             n_responses=tally.n_responses, n_comments=tally.n_comments,
+                             n_themes=len(theme_rows), last_response_id=tally.last_response_id,
+                             results_run_id=None)
+        with engine.begin() as connection:
+            if theme_rows:
+                connection.execute(themes_table.insert(), theme_rows)
+            connection.execute(
+                analysis_runs.update().where(analysis_runs.c.id == run_id).values(**values))
+            connection.execute(themes_table.delete().where(themes_table.c.run_id != run_id))
+    except BaseException as error:
+        try:
+            fail_run(engine, run_id)
+        except SQLAlchemyError:
+            pass
+        if isinstance(error, DBAPIError):
+            raise _wrap_error(engine, error, MENTION_TABLES) from error
+        raise
+    try:
+        _delete_other_runs(engine, run_id, tally.last_response_id)
+    except DBAPIError as error:
+        raise _wrap_error(engine, error, MENTION_TABLES) from error
+    return run_id
+
+
 def save_run(engine, assignments, themes, parameters=None, versions=None, catalog_version=None,
              run_id=None, progress=None, *, mentions=None):
     """Store the themes of every response as a new, complete run.
 
     Writes ``themes``, ``response_themes`` and ``theme_mentions`` in bulk and marks the run
-    ``complete`` in one transaction, then (same transaction) deletes those rows of every
-    other run, so each response has exactly one current theme row; the ``analysis_runs`` rows
-    stay as history. On failure the run is marked ``failed`` and the error re-raised: a
-    ValueError when a frame lacks a column or a theme's source, which is never guessed.
+    ``complete`` (see :func:`save_run_chunks`, of which this is the one-chunk case), then
+    deletes those rows of every other run, so each response has exactly one current theme
+    row; the ``analysis_runs`` rows stay as history. On failure the run is marked ``failed``
+    and the error re-raised: a ValueError when a frame lacks a column or a theme's source,
+    which is never guessed.
 
     Parameters
     ----------
@@ -595,38 +771,65 @@ def save_run(engine, assignments, themes, parameters=None, versions=None, catalo
     int
         The run id.
     """
+    return save_run_chunks(engine, [(assignments, mentions)], themes, parameters, versions,
+                           catalog_version, run_id, progress)
+
+
+def extend_run(engine, base_run, chunks, themes, parameters=None, versions=None,
+               catalog_version=None, run_id=None, progress=None):
+    """Store an incremental run: the results of `base_run` plus the answers in `chunks`.
+
+    The new run references the base run's results instead of copying them: its rows are
+    added to those of the run that holds the base run's results (``results_run_id``), in
+    one transaction, and the new run records that run as its own ``results_run_id``, so
+    readers of the latest run see every answer. Theme sizes grow by the new answers; themes
+    new to the results get their row.
+
+    Parameters
+    ----------
+    engine : Engine or str
+    base_run : dict
+        The run extended, as returned by :func:`latest_run`.
+    chunks, themes, parameters, versions, catalog_version, run_id, progress
+        As in :func:`save_run_chunks`; `themes` sizes count the new answers only.
+
+    Returns
+    -------
+    int
+        The new run's id.
+    """
     engine = get_engine(engine)
     if run_id is None:
         run_id = start_run(engine, parameters, versions, catalog_version)
+    results_id = base_run["results_run_id"]
+    tally = _Tally()
     try:
-        assignment_rows = _assignment_rows(run_id, assignments)
-        mention_rows = [] if mentions is None else _mention_rows(run_id, mentions, assignment_rows)
-        theme_rows = _theme_rows(run_id, themes, assignment_rows, mention_rows)
-        n_comments = sum(1 for row in assignment_rows if row["source"] != "no_comment")
-        values = {"status": "complete", "finished_at": _utcnow(),
-                  "n_responses": len(assignment_rows), "n_comments": n_comments,
-                  "n_themes": len(theme_rows)}
-        if parameters is not None:
-            values["parameters"] = _jsonable(parameters)
-        if versions is not None:
-            values["versions"] = _jsonable(versions)
-        if catalog_version is not None:
-            values["catalog_version"] = catalog_version
         with engine.begin() as connection:
-            if theme_rows:
-                connection.execute(themes_table.insert(), theme_rows)
-            for chunk in _chunks(assignment_rows, INSERT_CHUNK_SIZE):
-                connection.execute(response_themes.insert(), chunk)
+            for assignments, mentions in chunks:
+                written = _insert_chunk(connection, results_id, assignments, mentions, tally)
                 if progress is not None:
-                    progress(len(chunk))
-            for chunk in _chunks(mention_rows, INSERT_CHUNK_SIZE):
-                connection.execute(theme_mentions.insert(), chunk)
+                    progress(written)
+            theme_frame = themes() if callable(themes) else themes
+            t = themes_table.c
+            stored = {row.theme_id: row.size for row in connection.execute(
+                sa.select(t.theme_id, t.size).where(t.run_id == results_id))}
+            for row in _theme_rows(results_id, theme_frame, tally):
+                if row["theme_id"] in stored:
+                    if row["size"]:
+                        connection.execute(themes_table.update().where(
+                            t.run_id == results_id, t.theme_id == row["theme_id"]).values(
+                            size=stored[row["theme_id"]] + row["size"]))
+                else:
+                    connection.execute(themes_table.insert(), [row])
+                    stored[row["theme_id"]] = row["size"]
+            values = _run_values(
+                parameters, versions, catalog_version,
+                n_responses=(base_run["n_responses"] or 0) + tally.n_responses,
+                n_comments=(base_run["n_comments"] or 0) + tally.n_comments,
+                n_themes=len(stored), results_run_id=results_id,
+                last_response_id=tally.last_response_id or base_run["last_response_id"])
             connection.execute(
                 analysis_runs.update().where(analysis_runs.c.id == run_id).values(**values))
-            connection.execute(theme_mentions.delete().where(theme_mentions.c.run_id != run_id))
-            connection.execute(
-                response_themes.delete().where(response_themes.c.run_id != run_id))
-            connection.execute(themes_table.delete().where(themes_table.c.run_id != run_id))
     except BaseException as error:
         try:
             fail_run(engine, run_id)
@@ -643,6 +846,8 @@ def _run_dict(keys, row) -> dict:
     for key in ("started_at", "finished_at"):
         if isinstance(run.get(key), str):
             run[key] = datetime.fromisoformat(run[key])
+    # Where this run's theme rows are: its own, or those of the run it extended.
+    run["results_run_id"] = run.get("results_run_id") or run["id"]
     return run
 
 
@@ -659,7 +864,10 @@ def latest_run(engine, status="complete"):
     -------
     dict or None
         Keys: id, started_at, finished_at, status, parameters, versions, catalog_version,
-        n_responses, n_comments, n_themes.
+        n_responses, n_comments, n_themes, last_response_id (the last answer it themed) and
+        results_run_id: the run whose ``themes``, ``response_themes`` and ``theme_mentions``
+        rows hold its results (its own id, or for an incremental run that of the run it
+        extended); readers query those rows with it.
     """
     engine = get_engine(engine)
     c = analysis_runs.c
@@ -682,10 +890,14 @@ def read_runs(engine):
 
 
 def _resolve_run_id(engine, run_id):
+    """The run whose theme rows hold `run_id`'s results (the latest complete run's when None)."""
     if run_id is not None:
-        return int(run_id)
+        c = analysis_runs.c
+        _keys, rows = _run_query(
+            engine, sa.select(c.results_run_id).where(c.id == int(run_id)), ("analysis_runs",))
+        return int(rows[0][0]) if rows and rows[0][0] is not None else int(run_id)
     run = latest_run(engine)
-    return None if run is None else run["id"]
+    return None if run is None else run["results_run_id"]
 
 
 def read_theme_assignments(engine, run_id=None):
@@ -757,6 +969,27 @@ def read_themes(engine, run_id=None):
     for column in ("words", "representative_response_ids"):
         frame[column] = frame[column].map(lambda v: list(v) if isinstance(v, list) else [])
     return frame[list(THEME_COLUMNS)]
+
+
+def read_centroids(engine, run_id=None):
+    """Return the discovered themes of a run that have a centroid (see analysis.centroids).
+
+    Returns
+    -------
+    dict
+        ``{theme_id: {"label": str, "centroid": dict}}``; empty for runs before centroids.
+    """
+    engine = get_engine(engine)
+    run_id = _resolve_run_id(engine, run_id)
+    if run_id is None:
+        return {}
+    t = themes_table.c
+    statement = (sa.select(t.theme_id, t.label, t.centroid)
+                 .where(t.run_id == run_id, t.source == "discovery", t.centroid.is_not(None))
+                 .order_by(t.theme_id))
+    _keys, rows = _run_query(engine, statement, ("themes",))
+    return {code: {"label": label, "centroid": centroid} for code, label, centroid in rows
+            if isinstance(centroid, dict)}
 
 
 # --- theme mentions ----------------------------------------------------------------------

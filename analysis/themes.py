@@ -373,12 +373,16 @@ class ThemeDiscovery(ClusterMixin, BaseEstimator):
         texts = list(X)
         return self._fit_normalized(texts, [normalize(t) for t in texts])
 
-    def _fit_normalized(self, texts, normalized, tokens_of=None, tokenizer=None):
+    def _fit_normalized(self, texts, normalized, tokens_of=None, tokenizer=None, weights=None):
         """Fit on normalised texts; ``tokens_of`` (text -> tokens) and a fitted
-        ``tokenizer`` let a caller that already tokenized the comments share them."""
+        ``tokenizer`` let a caller that already tokenized the comments share them;
+        ``weights`` says how many comments each text stands for (default 1)."""
         rng = check_random_state(self.random_state)
         no_comment = {text: is_no_comment(text) for text in set(normalized)}
-        counts = collections.Counter(t for t in normalized if not no_comment[t])
+        counts = collections.Counter()
+        for i, t in enumerate(normalized):
+            if not no_comment[t]:
+                counts[t] += 1 if weights is None else weights[i]
         unique = sorted(counts)  # sorted: independent of input order
         if len(unique) < 3:
             raise ValueError("ThemeDiscovery needs at least 3 distinct comments with content")

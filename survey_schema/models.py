@@ -145,6 +145,11 @@ class AnalysisRun(Base):
     n_responses: Mapped[int] = mapped_column(default=0)
     n_comments: Mapped[int] = mapped_column(default=0)
     n_themes: Mapped[int] = mapped_column(default=0)
+    # An incremental run adds its answers to the rows of the run it extends and names that run
+    # here (None: the rows are its own); last_response_id is the last answer it themed.
+    results_run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("analysis_runs.id", name="fk_analysis_runs_results_run_id"))
+    last_response_id: Mapped[int | None]
 
 
 class Theme(Base):
@@ -161,6 +166,8 @@ class Theme(Base):
     size: Mapped[int] = mapped_column(default=0)
     words: Mapped[list[str]] = mapped_column(JSON, default=list)
     representative_response_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    # Discovered themes: where later answers look for them (analysis.centroids).
+    centroid: Mapped[dict | None] = mapped_column(JSON)
 
 
 class ResponseTheme(Base):

@@ -257,7 +257,7 @@ def overview_workbook(data: queries.Overview) -> Workbook:
     themes = workbook.create_sheet("テーマ")
     theme_rows = []
     if data.run:
-        all_themes = queries.top_themes_by_facility(data.run["id"], data.fiscal_year,
+        all_themes = queries.top_themes_by_facility(data.run["results_run_id"], data.fiscal_year,
                                                     [row.facility.id for row in data.rows], limit=None,
                                                     restricted=data.restricted)
         for row in data.rows:
@@ -280,7 +280,7 @@ def _write_voices_sheet(sheet, data: queries.Overview) -> None:
         _cell(sheet, 1, 1, "テーマ分析の結果はまだありません（survey-analysis run を実行してください）。")
         return
     heard = voices.by_facility(data.run, facilities, data.fiscal_year)
-    if not voices.run_has_mentions(data.run["id"]):
+    if not voices.run_has_mentions(data.run["results_run_id"]):
         _cell(sheet, 1, 1, "この分析には「評価する声」と「充実を求める意見」の区別が記録されていません。"
                            "テーマ分析をもう一度実行すると出力されます。")
         start_row = 3

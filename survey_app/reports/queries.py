@@ -181,7 +181,7 @@ def overview(fiscal_year: int, facilities: list[Facility], *, restricted: bool,
     for record in rate_records(monthly, ("facility_code", "month")):
         months_by_code.setdefault(record["facility_code"], {})[record["month"]] = record
     run = latest_run(db.engine)
-    themes = (top_themes_by_facility(run["id"], fiscal_year, [f.id for f in facilities],
+    themes = (top_themes_by_facility(run["results_run_id"], fiscal_year, [f.id for f in facilities],
                                      restricted=restricted)
               if run and with_themes and facilities else {})
     rows = [FacilityRow(facility=f, figures=by_code[f.code],
@@ -200,9 +200,11 @@ def overview(fiscal_year: int, facilities: list[Facility], *, restricted: bool,
     )
 
 
-# Theme counts depend on the run, the fiscal year and the analysts' decisions (which rewrite
-# the latest run's rows), so they are cached under those: the overview need not join a million
-# theme rows on every view. Entries expire after a while anyway, in case responses are deleted.
+# Theme counts depend on the run's rows, the fiscal year and the analysts' decisions (which
+# rewrite the latest run's rows), so they are cached under those: the overview need not join a
+# million theme rows on every view. An incremental run adds rows to the run it extends and grows
+# its themes' sizes, so the sum of those sizes is in the key. Entries expire after a while anyway,
+# in case responses are deleted.
 _THEME_CACHE: OrderedDict = OrderedDict()
 _THEME_CACHE_LOCK = threading.Lock()
 THEME_CACHE_SIZE = 32
@@ -211,7 +213,8 @@ THEME_CACHE_SECONDS = 600
 
 def _theme_counts(run_id: int, fiscal_year: int, facility_ids: tuple[int, ...] | None) -> dict:
     """{facility_id: [(theme_id, count), …] by count} for a run and year, from SQL (cached)."""
-    key = (str(db.engine.url), run_id, fiscal_year, facility_ids, decisions_state(db.engine))
+    themed = db.session.scalar(sa.select(sa.func.sum(Theme.size)).where(Theme.run_id == run_id))
+    key = (str(db.engine.url), run_id, themed, fiscal_year, facility_ids, decisions_state(db.engine))
     now = time.monotonic()
     with _THEME_CACHE_LOCK:
         cached = _THEME_CACHE.get(key)
@@ -358,7 +361,7 @@ def facility_themes(run: dict | None, facility: Facility, fiscal_year: int,
     statement = (
         sa.select(rt.theme_id, month.label("month"), sa.func.count().label("count"))
         .select_from(ResponseTheme.__table__.join(Response.__table__, r.id == rt.response_id))
-        .where(rt.run_id == run["id"], rt.theme_id.is_not(None),
+        .where(rt.run_id == run["results_run_id"], rt.theme_id.is_not(None),
                r.facility_id == facility.id, r.fiscal_year == fiscal_year)
         .group_by(rt.theme_id, month)
     )
@@ -368,11 +371,12 @@ def facility_themes(run: dict | None, facility: Facility, fiscal_year: int,
         per_theme.setdefault(code, {})[month_value] = int(count)
         per_month[month_value] = per_month.get(month_value, 0) + int(count)
     n_comments = sum(per_month.values())
-    theme_rows = {t.theme_id: t for t in db.session.scalars(sa.select(Theme).where(Theme.run_id == run["id"]))}
+    theme_rows = {t.theme_id: t for t in db.session.scalars(
+        sa.select(Theme).where(Theme.run_id == run["results_run_id"]))}
     words = {code: theme_rows[code].words or [] for code in per_theme if code in theme_rows}
-    labels = theme_labels(run["id"], [facility.id] if restricted else None)
+    labels = theme_labels(run["results_run_id"], [facility.id] if restricted else None)
     if restricted:
-        words = words_in_comments(run["id"], facility, fiscal_year, words)
+        words = words_in_comments(run["results_run_id"], facility, fiscal_year, words)
     months = fiscal_year_months(fiscal_year)
     themes = []
     for code, by_month in per_theme.items():
@@ -387,7 +391,7 @@ def facility_themes(run: dict | None, facility: Facility, fiscal_year: int,
             "months": [{"month": m, "count": by_month.get(m, 0),
                         "share": (by_month.get(m, 0) / per_month[m]) if per_month.get(m) else None}
                        for m in months],
-            "comments": representative_comments(run["id"], code, facility, fiscal_year,
+            "comments": representative_comments(run["results_run_id"], code, facility, fiscal_year,
                                                 theme.representative_response_ids if theme else []),
         })
     themes.sort(key=lambda t: (-t["count"], t["theme_id"]))

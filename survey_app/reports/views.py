@@ -213,7 +213,7 @@ def facility(code: str):
     fiscal_year = fiscal_year_arg()
     context = facility_report(facility, fiscal_year)
     filters = comment_filters(fiscal_year)
-    run_id = context["run"]["id"] if context["run"] else None
+    run_id = context["run"]["results_run_id"] if context["run"] else None
     comments = queries.search_comments(facility, fiscal_year, filters, run_id)
     if restricted():  # the theme filter offers only themes of this facility's comments
         labels = {theme["theme_id"]: theme["label"] for theme in context["themes"]}
@@ -303,7 +303,7 @@ def export_comments_csv(code: str):
     fiscal_year = fiscal_year_arg()
     filters = comment_filters(fiscal_year)
     run = queries.latest_run(queries.db.engine)
-    run_id = run["id"] if run else None
+    run_id = run["results_run_id"] if run else None
     labels = queries.theme_labels(run_id, [facility.id] if restricted() else None) if run_id else {}
     record("report.export", f"{facility.code} comments.csv fy={fiscal_year}")
     return exports.comments_csv_response(facility, fiscal_year, filters, run_id, labels)

@@ -119,7 +119,7 @@ def voices(run: dict | None, facilities: list, fiscal_year: int, *, with_quotes:
     """The 「利用者の声」 of `facilities` (those the user may see) in one fiscal year."""
     if not run or not facilities:
         return Voices(run=run)
-    run_id = run["id"]
+    run_id = run["results_run_id"]
     codes = [f.code for f in facilities]
     ids = [f.id for f in facilities]
     unclassified = unclassified_counts(db.engine, run_id, by=(), fiscal_years=[fiscal_year],
@@ -149,15 +149,15 @@ def by_facility(run: dict | None, facilities: list, fiscal_year: int) -> dict[st
         return {}
     codes = [f.code for f in facilities]
     result = {code: {"praise": [], "request": [], "unclassified": 0} for code in codes}
-    unclassified = unclassified_counts(db.engine, run["id"], by=("facility_code",),
+    unclassified = unclassified_counts(db.engine, run["results_run_id"], by=("facility_code",),
                                        fiscal_years=[fiscal_year], facility_codes=codes)
     for row in unclassified.itertuples(index=False):
         result[row.facility_code]["unclassified"] = int(row.unclassified)
-    counts = mention_counts(db.engine, run["id"], by=("facility_code", "theme_id", "polarity"),
+    counts = mention_counts(db.engine, run["results_run_id"], by=("facility_code", "theme_id", "polarity"),
                             fiscal_years=[fiscal_year], facility_codes=codes)
     if counts.empty:
         return result
-    labels = theme_labels(run["id"], [f.id for f in facilities])
+    labels = theme_labels(run["results_run_id"], [f.id for f in facilities])
     counts = counts.sort_values(["facility_code", "respondents", "theme_id"],
                                 ascending=[True, False, True])
     for row in counts.itertuples(index=False):
@@ -171,5 +171,5 @@ def monthly_rows(run: dict | None, facilities: list, fiscal_year: int) -> pd.Dat
     """facility_code, theme_id, month, polarity, respondents: the exports' monthly trend."""
     if not run or not facilities:
         return pd.DataFrame(columns=["facility_code", "theme_id", "month", "polarity", "respondents"])
-    return mention_counts(db.engine, run["id"], by=("facility_code", "theme_id", "month", "polarity"),
+    return mention_counts(db.engine, run["results_run_id"], by=("facility_code", "theme_id", "month", "polarity"),
                           fiscal_years=[fiscal_year], facility_codes=[f.code for f in facilities])

@@ -82,8 +82,8 @@ def run_months(run: dict) -> list[str]:
 def _theme_list(run: dict) -> list[ThemeRow]:
     engine = db.engine
     themes = {code: ThemeRow(code, label, source) for code, label, source in db.session.execute(
-        sa.select(Theme.theme_id, Theme.label, Theme.source).where(Theme.run_id == run["id"]))}
-    monthly = mention_counts(engine, run["id"], by=("theme_id", "polarity", "month"))
+        sa.select(Theme.theme_id, Theme.label, Theme.source).where(Theme.run_id == run["results_run_id"]))}
+    monthly = mention_counts(engine, run["results_run_id"], by=("theme_id", "polarity", "month"))
     months = sorted(set(monthly["month"].dropna()))
     series: dict[str, dict[str, dict]] = {}
     for code, polarity, month, respondents in monthly[["theme_id", "polarity", "month",
@@ -98,7 +98,7 @@ def _theme_list(run: dict) -> list[ThemeRow]:
         row.months = [{"month": m, **by_month.get(m, {"praise": 0, "request": 0})} for m in months]
     rows = sorted((row for row in themes.values() if row.respondents),
                   key=lambda row: (-row.respondents, row.theme_id))
-    unclassified = unclassified_counts(engine, run["id"], by=())
+    unclassified = unclassified_counts(engine, run["results_run_id"], by=())
     count = int(unclassified["unclassified"].sum()) if len(unclassified) else 0
     rows.append(ThemeRow(UNCLASSIFIED, UNCLASSIFIED_LABEL, "unclassified", respondents=count))
     return rows
@@ -142,7 +142,7 @@ def theme_choices(run: dict) -> list[tuple[str, str]]:
     """Themes a comment may be given: the catalog's and the analysts' (codes stable across runs)."""
     names = dict(catalog_names(run))
     names.update(db.session.execute(sa.select(Theme.theme_id, Theme.label).where(
-        Theme.run_id == run["id"], Theme.source != "discovery")).all())
+        Theme.run_id == run["results_run_id"], Theme.source != "discovery")).all())
     return sorted((code, label) for code, label in names.items() if not code.startswith("D"))
 
 
@@ -192,12 +192,12 @@ def theme_comments(run: dict, code: str, filters: CommentFilters,
     if code == UNCLASSIFIED:
         members = (sa.select(ResponseTheme.response_id, ResponseTheme.score,
                              sa.literal(None, sa.String).label("polarity"))
-                   .where(ResponseTheme.run_id == run["id"], ResponseTheme.theme_id.is_(None),
+                   .where(ResponseTheme.run_id == run["results_run_id"], ResponseTheme.theme_id.is_(None),
                           ResponseTheme.source == "unclassified"))
         key, order = ResponseTheme.response_id, (ResponseTheme.response_id,)
     else:
         members = (sa.select(ThemeMention.response_id, ThemeMention.score, ThemeMention.polarity)
-                   .where(ThemeMention.run_id == run["id"], ThemeMention.theme_id == code))
+                   .where(ThemeMention.run_id == run["results_run_id"], ThemeMention.theme_id == code))
         if filters.polarity:
             members = members.where(ThemeMention.polarity == filters.polarity)
         # NULL scores (a model's labels given back by an undo) sort as the dialect puts them.
@@ -237,7 +237,7 @@ def _add_labels_and_decisions(run: dict, items: list[Comment]) -> None:
     by_id = {item.response_id: item for item in items}
     for response_id, code, polarity in db.session.execute(
             sa.select(ThemeMention.response_id, ThemeMention.theme_id, ThemeMention.polarity)
-            .where(ThemeMention.run_id == run["id"], ThemeMention.response_id.in_(list(by_id)))
+            .where(ThemeMention.run_id == run["results_run_id"], ThemeMention.response_id.in_(list(by_id)))
             .order_by(ThemeMention.response_id, ThemeMention.rank)):
         by_id[response_id].labels.append((code, polarity))
     fingerprints = {item.response_id: analysis_decisions.fingerprint(item.text) for item in items}

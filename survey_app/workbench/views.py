@@ -82,7 +82,7 @@ def _theme_or_404(run, code: str):
     if not CODE_PATTERN.match(code):
         abort(404)
     theme = db.session.execute(sa.select(Theme.theme_id, Theme.label, Theme.source).where(
-        Theme.run_id == run["id"], Theme.theme_id == code)).first()
+        Theme.run_id == run["results_run_id"], Theme.theme_id == code)).first()
     if theme is None:
         abort(404)
     return {"theme_id": theme.theme_id, "label": theme.label, "source": theme.source}
@@ -104,7 +104,7 @@ def theme(code):
 
 
 def _run_codes(run) -> dict[str, str]:
-    return dict(db.session.execute(sa.select(Theme.theme_id, Theme.label).where(Theme.run_id == run["id"])).all())
+    return dict(db.session.execute(sa.select(Theme.theme_id, Theme.label).where(Theme.run_id == run["results_run_id"])).all())
 
 
 def _chosen_labels(run) -> str:

@@ -217,3 +217,36 @@ def test_an_import_with_one_bad_line_stores_nothing(app, db_url, tmp_path, capsy
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "line 3" in err[0] and "D01" in err[0]
     assert decisions.read_decisions(db_url, include_undone=True).empty
+
+
+def test_decided_themes_of_repeated_comments_count_every_answer_and_keep_their_centroids(app, db_url):
+    # `run` themes distinct comments: a decision's recount weighs each by its answers.
+    insert(app, COMMENTS * 3)
+    decisions.store_decisions(db_url, [(PARKING, "T03:P;T07:R")])
+    assert cli.main(["run", "--database-url", db_url, "--catalog", "none", "--k", "3", "--jobs", "1"]) == 0
+    engine = store.get_engine(db_url)
+    answers = store.read_mentions(engine).groupby("theme_id")["response_id"].nunique()
+    sizes = store.read_themes(engine).dropna(subset=["theme_id"]).set_index("theme_id")["size"]
+    assert sizes.to_dict() == answers.to_dict() and sizes["T03"] == 3
+    # Discovered themes still get their centroids, for incremental runs to join them.
+    assert store.read_centroids(engine)
+
+
+def test_a_decision_after_an_incremental_run_applies_to_the_results_it_extends(app, db_url):
+    insert(app, COMMENTS)
+    run(db_url)
+    insert(app, [PARKING])
+    assert cli.main(["run", "--database-url", db_url, "--k", "2", "--jobs", "1", "--incremental"]) == 0
+    engine = store.get_engine(db_url)
+    latest = store.latest_run(engine)
+    assert latest["results_run_id"] != latest["id"]
+    decisions.store_decisions(db_url, [(PARKING, "T03:P")])
+    mentions = store.read_mentions(engine)
+    with engine.connect() as connection:
+        ids = connection.execute(sa.text("SELECT id FROM responses WHERE comment = :t"),
+                                 {"t": PARKING}).scalars().all()
+    parking = mentions[mentions["response_id"].isin(ids)]
+    assert len(ids) == 2 and parking["theme_id"].tolist() == ["T03", "T03"]
+    with engine.connect() as connection:  # no rows under the incremental run itself
+        assert connection.execute(sa.text("SELECT count(*) FROM theme_mentions WHERE run_id = :r"),
+                                  {"r": latest["id"]}).scalar_one() == 0

@@ -140,6 +140,24 @@ def test_auto_leaves_a_large_survey_to_the_fast_path(monkeypatch, capsys):
 
 
 @needs_encoder
+def test_auto_decides_on_every_distinct_comment_not_on_each_block(monkeypatch, capsys):
+    import analysis.catalog
+    import analysis.pipeline
+
+    catalog = small_catalog()
+    monkeypatch.setattr(analysis.catalog, "ENCODER_MAX_AUTO", 3)
+    monkeypatch.setattr(analysis.pipeline, "PROGRESS_BLOCK", 2)  # blocks of 2: each "small"
+    fast = assign_themes(COMMENTS, catalog=catalog, discover=False, encoder="off")
+    capsys.readouterr()
+    blocks = []
+    auto = assign_themes(COMMENTS, catalog=catalog, discover=False, progress=blocks.append)
+    assert blocks == [2, 2]
+    assert auto.assignments["mentions"].tolist() == fast.assignments["mentions"].tolist()
+    assert capsys.readouterr().err.count("not used on 4 distinct comments") == 1
+    assert catalog._encoder_mentions is None  # nothing trained, nothing embedded
+
+
+@needs_encoder
 def test_a_catalog_loaded_again_reuses_the_models_that_read_vectors():
     first, second = small_catalog(), small_catalog()
     assert first._encoder_model("auto") is second._encoder_model("auto")

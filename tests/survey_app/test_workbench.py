@@ -240,3 +240,16 @@ def test_the_report_overview_shows_a_decision_at_once_not_cached_counts(app, ana
     # Ten of the facility's comments now have the theme: the largest, shown at once.
     first = re.search(r'<ol class="theme-list"><li>([^<]*)<', overview_themes(analyst_client))
     assert first and first.group(1).strip() == label
+
+
+def test_after_an_incremental_run_the_workbench_lists_the_results_it_extends(app, analysed, analyst_client):  # noqa: F811
+    insert(app, [PARKING])
+    assert cli.main(["run", "--database-url", analysed, "--k", "2", "--jobs", "1", "--incremental"]) == 0
+    run_ = store.latest_run(analysed)
+    assert run_["results_run_id"] != run_["id"]
+    html = analyst_client.get("/themes/").get_data(as_text=True)
+    themes = store.read_themes(analysed)
+    assert len(themes) and all(f"/themes/{code}" in html for code in themes["theme_id"].dropna())
+    code, ids = theme_of(analysed, PARKING)
+    page = analyst_client.get(f"/themes/{code}")
+    assert page.status_code == 200 and PARKING in page.get_data(as_text=True)
