@@ -90,12 +90,14 @@ def test_retrain_adds_the_extra_examples_and_measures_both_versions(engine):
     assert ("catalog.retrain", f"version {version['id']} from {base}") in audit_actions(engine)
 
 
-def test_retrain_refuses_examples_of_unknown_themes_and_stores_nothing(engine):
+def test_retrain_leaves_out_examples_of_unknown_themes_and_says_so(engine):
     base = catalog_versions.import_catalog(engine, small_catalog_json())
-    with pytest.raises(catalog_versions.CatalogError, match="T42"):
-        catalog_versions.start_retrain(engine, base, [{"comment": "駐車場が狭い", "labels": "T42:R"}])
-    assert count(engine, "catalog_versions") == 2
-    assert [a for a, _ in audit_actions(engine)] == ["catalog.import"]
+    version_id = catalog_versions.start_retrain(
+        engine, base, [{"comment": "駐車場が狭い", "labels": "T42:R"}, {"comment": "受付が混雑", "labels": "T07:R"}])
+    version = catalog_versions.get_version(engine, version_id)
+    assert "T42" in version["note"]
+    comments = {example["comment"] for example in version["catalog"]["examples"]}
+    assert "受付が混雑" in comments and "駐車場が狭い" not in comments
 
 
 def test_publish_then_run_uses_it_and_restore_brings_the_old_one_back(engine, tmp_path, capsys):
