@@ -444,6 +444,17 @@ def start_run(engine, parameters=None, versions=None, catalog_version=None):
         raise _wrap_error(engine, error, ("analysis_runs",)) from error
 
 
+def _fail_and_raise(engine, run_id: int, error: BaseException):
+    """Mark the run failed (best effort) and re-raise `error`, a database error as StoreError."""
+    try:
+        fail_run(engine, run_id)
+    except SQLAlchemyError:
+        pass
+    if isinstance(error, DBAPIError):
+        raise _wrap_error(engine, error, MENTION_TABLES) from error
+    raise error
+
+
 def fail_run(engine, run_id):
     """Mark a run as ``failed`` with its finishing time, and drop the rows it wrote so far."""
     engine = get_engine(engine)
@@ -713,13 +724,7 @@ def save_run_chunks(engine, chunks, themes, parameters=None, versions=None, cata
                 analysis_runs.update().where(analysis_runs.c.id == run_id).values(**values))
             connection.execute(themes_table.delete().where(themes_table.c.run_id != run_id))
     except BaseException as error:
-        try:
-            fail_run(engine, run_id)
-        except SQLAlchemyError:
-            pass
-        if isinstance(error, DBAPIError):
-            raise _wrap_error(engine, error, MENTION_TABLES) from error
-        raise
+        _fail_and_raise(engine, run_id, error)
     try:
         _delete_other_runs(engine, run_id, tally.last_response_id)
     except DBAPIError as error:
@@ -831,13 +836,7 @@ def extend_run(engine, base_run, chunks, themes, parameters=None, versions=None,
             connection.execute(
                 analysis_runs.update().where(analysis_runs.c.id == run_id).values(**values))
     except BaseException as error:
-        try:
-            fail_run(engine, run_id)
-        except SQLAlchemyError:
-            pass
-        if isinstance(error, DBAPIError):
-            raise _wrap_error(engine, error, MENTION_TABLES) from error
-        raise
+        _fail_and_raise(engine, run_id, error)
     return run_id
 
 

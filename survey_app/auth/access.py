@@ -223,8 +223,8 @@ def forbidden_page():
                            text="このページを表示する権限がありません。必要な場合は管理者にお問い合わせください。"), 403
 
 
-def roles_required(*roles: str):
-    """Allow only logged-in users with one of `roles`; others get 403 (or the login page)."""
+def _role_gate(roles: tuple[str, ...], refuse):
+    """A decorator letting logged-in users with one of `roles` through; `refuse()` answers the others."""
     unknown = set(roles) - set(ROLES)
     if unknown:
         raise ValueError(f"unknown role(s) {sorted(unknown)}")
@@ -235,12 +235,17 @@ def roles_required(*roles: str):
             if not current_user.is_authenticated:
                 return _login_redirect()
             if current_user.role not in roles:
-                return forbidden_page()
+                return refuse()
             return view(*args, **kwargs)
 
         return wrapped
 
     return decorator
+
+
+def roles_required(*roles: str):
+    """Allow only logged-in users with one of `roles`; others get 403 (or the login page)."""
+    return _role_gate(roles, forbidden_page)
 
 
 def roles_or_404(*roles: str):
@@ -249,22 +254,7 @@ def roles_or_404(*roles: str):
     For pages whose very existence is not a manager's business (the theme workbench): they get
     the same answer as for another facility's page.
     """
-    unknown = set(roles) - set(ROLES)
-    if unknown:
-        raise ValueError(f"unknown role(s) {sorted(unknown)}")
-
-    def decorator(view):
-        @wraps(view)
-        def wrapped(*args, **kwargs):
-            if not current_user.is_authenticated:
-                return _login_redirect()
-            if current_user.role not in roles:
-                abort(404)
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorator
+    return _role_gate(roles, lambda: abort(404))
 
 
 # ---------------------------------------------------------------------------- facilities
